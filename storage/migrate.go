@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. Record buckets are keyed by ID.Key; index buckets map a
+// unique key to an ID.Key.
+var (
+	bucketMeta          = []byte("meta")             // schema_version → u64
+	bucketSettings      = []byte("settings")         // name → value
+	bucketCounters      = []byte("counters")         // name → u64
+	bucketAccounts      = []byte("accounts")         // ID → Account
+	bucketAccountsByURI = []byte("accounts_by_uri")  // actor URI → ID
+	bucketAccountsByAcc = []byte("accounts_by_acct") // lower(username@domain) → ID
+	bucketUsers         = []byte("users")            // account ID → User
+	bucketUsersByEmail  = []byte("users_by_email")   // lower(email) → account ID
+	bucketPrivateKeys   = []byte("private_keys")     // account ID → PEM
+)
+
+// idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
+// above their largest key.
+var idKeyedBuckets = [][]byte{bucketAccounts}
+
+var keySchemaVersion = []byte("schema_version")
+
+// A migration moves the schema one version forward. It runs in its own
+// write transaction together with the version bump, so it either happens
+// completely or not at all.
+type migration struct {
+	name string
+	up   func(tx *bolt.Tx) error
+}
+
+// schema is the history of the file format. Append only: never edit or
+// reorder a migration that has shipped.
+var schema = []migration{
+	{"create record and index buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketSettings, bucketAccounts, bucketAccountsByURI,
+			bucketAccountsByAcc, bucketUsers, bucketUsersByEmail, bucketPrivateKeys)
+	}},
+	{"count local users", func(tx *bolt.Tx) error {
+		counters, err := tx.CreateBucketIfNotExists(bucketCounters)
+		if err != nil {
+			return err
+		}
+		n := uint64(tx.Bucket(bucketUsers).Stats().KeyN)
+		return counters.Put([]byte(CounterLocalUsers), binary.BigEndian.AppendUint64(nil, n))
+	}},
+}
+
+// LatestSchemaVersion is the schema version this build writes.
+func LatestSchemaVersion() int { return len(schema) }
+
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrate applies the migrations the file has not seen yet, each in its
+// own transaction.
+func (s *Store) migrate() error {
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketMeta)
+		return err
+	}); err != nil {
+		return fmt.Errorf("create meta bucket: %w", err)
+	}
+	for {
+		done := false
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			version := 0
+			if v := meta.Get(keySchemaVersion); v != nil {
+				if len(v) != 8 {
+					return fmt.Errorf("schema version %x: %w", v, ErrCorrupt)
+				}
+				version = int(binary.BigEndian.Uint64(v))
+			}
+			switch {
+			case version > len(s.migrations):
+				return fmt.Errorf("file has schema %d, this build knows %d: %w",
+					version, len(s.migrations), ErrSchemaTooNew)
+			case version == len(s.migrations):
+				done = true
+				return nil
+			}
+			m := s.migrations[version]
+			if err := m.up(tx); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", version+1, m.name, err)
+			}
+			return meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, uint64(version+1)))
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// SchemaVersion returns the version recorded in the file.
+func (s *Store) SchemaVersion() (int, error) {
+	var version int
+	err := s.View(func(tx *Tx) error {
+		meta, err := tx.bucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keySchemaVersion); len(v) == 8 {
+			version = int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return version, err
+}

@@ -1,0 +1,160 @@
+package activitypub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// Options configures an Instance.
+type Options struct {
+	// Domain is the instance's host, optionally with ":port": "a.test".
+	// Required. It is part of every ID, so it cannot change once set.
+	Domain string
+	// Protocol is "https" (the zero value) or "http".
+	Protocol string
+	// Title names the instance in NodeInfo and HTML pages. "" means the
+	// domain.
+	Title string
+	// Logger receives the instance's logs. Nil discards them.
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Instance is one Rhizome instance: its identity and its local actions.
+type Instance struct {
+	store    *storage.Store
+	domain   string
+	protocol string
+	title    string
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// settingDomain records the domain of the first start.
+const settingDomain = "domain"
+
+// settingInstanceActor records the ID of the instance actor's account.
+const settingInstanceActor = "instance_actor_id"
+
+// New returns the instance stored in store. On the first start it records
+// the domain and creates the instance actor; later it refuses a domain
+// different from the recorded one.
+func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, error) {
+	if opts.Domain == "" {
+		return nil, errors.New("activitypub: Options.Domain is required")
+	}
+	if opts.Protocol == "" {
+		opts.Protocol = "https"
+	}
+	if opts.Protocol != "https" && opts.Protocol != "http" {
+		return nil, fmt.Errorf("activitypub: Options.Protocol %q is neither https nor http", opts.Protocol)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Title == "" {
+		opts.Title = opts.Domain
+	}
+	in := &Instance{
+		store:    store,
+		domain:   strings.ToLower(opts.Domain),
+		protocol: opts.Protocol,
+		title:    opts.Title,
+		log:      opts.Logger,
+		now:      opts.Now,
+	}
+	if err := in.claimDomain(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.ensureInstanceActor(ctx); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// Title returns the instance's human-readable name.
+func (in *Instance) Title() string { return in.title }
+
+// claimDomain stores the domain on the first start and compares it later.
+func (in *Instance) claimDomain(ctx context.Context) error {
+	return in.store.Update(ctx, func(tx *storage.Tx) error {
+		recorded, err := tx.Setting(settingDomain)
+		if errors.Is(err, storage.ErrNotFound) {
+			return tx.PutSetting(settingDomain, in.domain)
+		}
+		if err != nil {
+			return err
+		}
+		if recorded != in.domain {
+			return fmt.Errorf("instance.domain is %q but this data was created for %q: "+
+				"every ID and signature key belongs to the first domain, so it cannot change", in.domain, recorded)
+		}
+		return nil
+	})
+}
+
+// ensureInstanceActor creates the instance's own actor on the first start.
+// It signs fetches that no local user makes.
+func (in *Instance) ensureInstanceActor(ctx context.Context) error {
+	exists := false
+	if err := in.store.View(func(tx *storage.Tx) error {
+		_, err := tx.Setting(settingInstanceActor)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		exists = err == nil
+		return err
+	}); err != nil || exists {
+		return err
+	}
+	key, err := newKeyPair()
+	if err != nil {
+		return err
+	}
+	now := in.now().UTC()
+	a := &storage.Account{
+		ID:           in.store.NewID(),
+		URI:          in.InstanceActorURI(),
+		Username:     in.domain,
+		ActorType:    "Application",
+		URL:          in.BaseURL() + instanceProfile,
+		InboxURI:     in.BaseURL() + instanceInbox,
+		OutboxURI:    in.BaseURL() + instanceOutbox,
+		PublicKeyID:  in.InstanceActorURI() + fragmentMainKey,
+		PublicKeyPEM: key.publicPEM,
+		Locked:       true,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	return in.store.Update(ctx, func(tx *storage.Tx) error {
+		if err := tx.CreateAccount(a); err != nil {
+			return err
+		}
+		if err := tx.PutPrivateKey(a.ID, key.privatePEM); err != nil {
+			return err
+		}
+		return tx.PutSetting(settingInstanceActor, a.ID.String())
+	})
+}
+
+// InstanceActor returns the account of the instance's own actor.
+func (in *Instance) InstanceActor() (*storage.Account, error) {
+	var a *storage.Account
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		a, err = tx.AccountByURI(in.InstanceActorURI())
+		return err
+	})
+	return a, err
+}

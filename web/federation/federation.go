@@ -1,0 +1,139 @@
+package federation
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+type handler struct {
+	in    *activitypub.Instance
+	store *storage.Store
+	log   *slog.Logger
+}
+
+// Mount adds the actor and collection routes to r.
+func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger) {
+	h := &handler{in: in, store: store, log: log}
+	get := []string{http.MethodGet, http.MethodHead}
+	r.HandleFunc(activitypub.PathInstance, h.instanceActor).Methods(get...)
+	r.HandleFunc(activitypub.PathInstance+"/outbox", h.instanceOutbox).Methods(get...)
+	r.HandleFunc("/users/{username}", h.actor).Methods(get...)
+	r.HandleFunc("/users/{username}/outbox", h.collection(activitypub.Outbox)).Methods(get...)
+	r.HandleFunc("/users/{username}/followers", h.collection(activitypub.Followers)).Methods(get...)
+	r.HandleFunc("/users/{username}/following", h.collection(activitypub.Following)).Methods(get...)
+	r.HandleFunc("/users/{username}/collections/featured", h.collection(activitypub.Featured)).Methods(get...)
+}
+
+// actor serves GET /users/{username}.
+func (h *handler) actor(w http.ResponseWriter, r *http.Request) {
+	a, err := h.localAccount(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	switch respond.Negotiate(r) {
+	case respond.HTML:
+		http.Redirect(w, r, a.URL, http.StatusFound)
+		return
+	case respond.Unacceptable:
+		notAcceptable(w)
+		return
+	}
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.ActorJSON(a) })
+}
+
+// instanceActor serves GET /actor. Peers fetch it unsigned to verify our
+// signed fetches, so it never requires a signature.
+func (h *handler) instanceActor(w http.ResponseWriter, r *http.Request) {
+	switch respond.Negotiate(r) {
+	case respond.HTML:
+		http.Redirect(w, r, "/", http.StatusFound)
+		return
+	case respond.Unacceptable:
+		notAcceptable(w)
+		return
+	}
+	a, err := h.in.InstanceActor()
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.ActorJSON(a) })
+}
+
+func (h *handler) instanceOutbox(w http.ResponseWriter, r *http.Request) {
+	a, err := h.in.InstanceActor()
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	h.serveCollection(w, r, a, activitypub.Outbox)
+}
+
+// collection serves a local account's outbox, followers, following or
+// featured collection, and its first page with ?page=1.
+func (h *handler) collection(kind activitypub.CollectionKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := h.localAccount(r)
+		if err != nil {
+			respond.Error(w, r, h.log, err)
+			return
+		}
+		h.serveCollection(w, r, a, kind)
+	}
+}
+
+func (h *handler) serveCollection(w http.ResponseWriter, r *http.Request, a *storage.Account, kind activitypub.CollectionKind) {
+	if respond.Negotiate(r) == respond.Unacceptable {
+		notAcceptable(w)
+		return
+	}
+	page := false
+	if values, ok := r.URL.Query()["page"]; ok {
+		if len(values) != 1 || (values[0] != "1" && values[0] != "true") {
+			respond.Error(w, r, h.log, &respond.BadRequest{Reason: "page must be 1 or true"})
+			return
+		}
+		page = true
+	}
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.CollectionJSON(a, kind, page) })
+}
+
+func (h *handler) writeDocument(w http.ResponseWriter, r *http.Request, render func() ([]byte, error)) {
+	body, err := render()
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Vary", "Accept")
+	respond.Raw(w, http.StatusOK, activitypub.ContentType, body)
+}
+
+func (h *handler) localAccount(r *http.Request) (*storage.Account, error) {
+	username := mux.Vars(r)["username"]
+	var a *storage.Account
+	err := h.store.View(func(tx *storage.Tx) error {
+		var err error
+		a, err = tx.AccountByAcct(username, "")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.URI != h.in.ActorURI(a.Username) {
+		// The instance actor shares the local namespace but lives at /actor.
+		return nil, &activitypub.NotFoundError{What: "actor " + username}
+	}
+	return a, nil
+}
+
+func notAcceptable(w http.ResponseWriter) {
+	respond.ErrorMessage(w, http.StatusNotAcceptable,
+		`This resource is available as application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams" or text/html`)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -129,35 +130,35 @@ func TestBatch_canceledContextWritesNothing(t *testing.T) {
 	}
 }
 
+// BenchmarkCreateAccount measures durable writes with one and with many
+// concurrent writers (per GOMAXPROCS), through Update and through Batch.
 func BenchmarkCreateAccount(b *testing.B) {
 	for _, mode := range []string{"Update", "Batch"} {
-		b.Run("mode="+mode, func(b *testing.B) {
-			s, err := Open(filepath.Join(b.TempDir(), "rhizome.db"), Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			ctx := context.Background()
-			write := s.Update
-			if mode == "Batch" {
-				write = s.Batch
-			}
-			b.ReportAllocs()
-			var n sync.Mutex
-			i := 0
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					n.Lock()
-					i++
-					name := fmt.Sprintf("u%d", i)
-					n.Unlock()
-					a := testAccount(s, name, "remote.test")
-					if err := write(ctx, func(tx *Tx) error { return tx.CreateAccount(a) }); err != nil {
-						b.Error(err)
-						return
-					}
+		for _, writers := range []int{1, 32} {
+			b.Run(fmt.Sprintf("mode=%s/writers=%d", mode, writers), func(b *testing.B) {
+				s, err := Open(filepath.Join(b.TempDir(), "rhizome.db"), Options{})
+				if err != nil {
+					b.Fatal(err)
 				}
+				defer s.Close()
+				ctx := context.Background()
+				write := s.Update
+				if mode == "Batch" {
+					write = s.Batch
+				}
+				var n atomic.Int64
+				b.ReportAllocs()
+				b.SetParallelism(writers)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						a := testAccount(s, fmt.Sprintf("u%d", n.Add(1)), "remote.test")
+						if err := write(ctx, func(tx *Tx) error { return tx.CreateAccount(a) }); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
 			})
-		})
+		}
 	}
 }

@@ -272,5 +272,3 @@ func parsePrivateKeyPEM(s string) (crypto.PrivateKey, error) {
 	}
 	return x509.ParsePKCS8PrivateKey(block.Bytes)
 }
-
-

@@ -38,8 +38,12 @@ type Instance struct {
 	now      func() time.Time
 }
 
-// settingDomain records the domain of the first start.
-const settingDomain = "domain"
+// settingDomain and settingProtocol record the domain and protocol of the
+// first start: both are part of every stored ID.
+const (
+	settingDomain   = "domain"
+	settingProtocol = "protocol"
+)
 
 // settingInstanceActor records the ID of the instance actor's account.
 const settingInstanceActor = "instance_actor_id"
@@ -86,19 +90,28 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 // Title returns the instance's human-readable name.
 func (in *Instance) Title() string { return in.title }
 
-// claimDomain stores the domain on the first start and compares it later.
+// claimDomain stores the domain and protocol on the first start and
+// compares them later.
 func (in *Instance) claimDomain(ctx context.Context) error {
 	return in.store.Update(ctx, func(tx *storage.Tx) error {
-		recorded, err := tx.Setting(settingDomain)
-		if errors.Is(err, storage.ErrNotFound) {
-			return tx.PutSetting(settingDomain, in.domain)
-		}
-		if err != nil {
-			return err
-		}
-		if recorded != in.domain {
-			return fmt.Errorf("instance.domain is %q but this data was created for %q: "+
-				"every ID and signature key belongs to the first domain, so it cannot change", in.domain, recorded)
+		for _, s := range []struct{ name, key, value string }{
+			{settingDomain, "instance.domain", in.domain},
+			{settingProtocol, "http.protocol", in.protocol},
+		} {
+			recorded, err := tx.Setting(s.name)
+			if errors.Is(err, storage.ErrNotFound) {
+				if err := tx.PutSetting(s.name, s.value); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if recorded != s.value {
+				return fmt.Errorf("%s is %q but this data was created with %q: "+
+					"it is part of every ID the instance has published, so it cannot change", s.key, s.value, recorded)
+			}
 		}
 		return nil
 	})

@@ -44,8 +44,12 @@ func TestNew_refusesChangedDomain(t *testing.T) {
 		t.Fatalf("same domain in other case: %v", err)
 	}
 	_, err := New(ctx, s, Options{Domain: "b.test"})
-	if err == nil || !strings.Contains(err.Error(), `"a.test"`) {
-		t.Fatalf("changed domain: got %v, want an error naming the recorded domain", err)
+	if err == nil || !strings.Contains(err.Error(), `"a.test"`) || !strings.Contains(err.Error(), "instance.domain") {
+		t.Fatalf("changed domain: got %v, want an error naming the key and the recorded domain", err)
+	}
+	_, err = New(ctx, s, Options{Domain: "a.test", Protocol: "http"})
+	if err == nil || !strings.Contains(err.Error(), "http.protocol") {
+		t.Fatalf("changed protocol: got %v, want an error naming http.protocol", err)
 	}
 }
 

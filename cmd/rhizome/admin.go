@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -175,7 +176,8 @@ func adminCommand(stdout io.Writer) *cli.Command {
 	}
 }
 
-// readPassword returns flag, or with "-" the first line of r.
+// readPassword returns flag, or with "-" the first line of r (it returns
+// at the end of that line, so a person can type it).
 func readPassword(flag string, r io.Reader) (string, error) {
 	if flag != "-" {
 		return flag, nil
@@ -183,10 +185,9 @@ func readPassword(flag string, r io.Reader) (string, error) {
 	if r == nil {
 		r = os.Stdin
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 4096))
-	if err != nil {
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password from standard input: %w", err)
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	return strings.TrimSuffix(line, "\r"), nil
+	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +27,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// AllowPrivateAddresses lets fetches and deliveries reach loopback,
+	// private and link-local addresses. Off, they are refused (SSRF guard);
+	// tests and local labs turn it on.
+	AllowPrivateAddresses bool
+	// Dial replaces the network dialer for outbound requests. Nil means a
+	// plain dialer. Tests map host names such as b.test to listeners.
+	Dial DialFunc
+	// Version names the build in the User-Agent of outbound requests.
+	Version string
 }
 
 // Instance is one Rhizome instance: its identity and its local actions.
@@ -36,6 +46,9 @@ type Instance struct {
 	title    string
 	log      *slog.Logger
 	now      func() time.Time
+	client   *http.Client // outbound: fetches and deliveries
+	agent    string       // User-Agent of outbound requests
+	keys     keyCache
 }
 
 // settingDomain and settingProtocol record the domain and protocol of the
@@ -70,6 +83,9 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 	if opts.Title == "" {
 		opts.Title = opts.Domain
 	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
 	in := &Instance{
 		store:    store,
 		domain:   strings.ToLower(opts.Domain),
@@ -78,6 +94,8 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 		log:      opts.Logger,
 		now:      opts.Now,
 	}
+	in.agent = fmt.Sprintf("rhizome/%s (+%s/)", opts.Version, in.BaseURL())
+	in.client = in.newClient(guardedDialer(opts.Dial, opts.AllowPrivateAddresses))
 	if err := in.claimDomain(ctx); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,8 @@ type Account struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// FetchedAt is when a remote actor's document was last fetched.
+	FetchedAt time.Time `json:"fetched_at,omitzero"`
 }
 
 // Local reports whether the account belongs to this instance.
@@ -74,6 +76,10 @@ func (tx *Tx) CreateAccount(a *Account) error {
 	if err != nil {
 		return err
 	}
+	byKey, err := tx.bucket(bucketAccountsByKey)
+	if err != nil {
+		return err
+	}
 	acct := acctKey(a.Username, a.Domain)
 	switch {
 	case accounts.Get(a.ID.Key()) != nil:
@@ -82,6 +88,8 @@ func (tx *Tx) CreateAccount(a *Account) error {
 		return fmt.Errorf("account %s: %w", a.URI, ErrExists)
 	case byAcct.Get(acct) != nil:
 		return fmt.Errorf("account %s: %w", acct, ErrExists)
+	case a.PublicKeyID != "" && byKey.Get([]byte(a.PublicKeyID)) != nil:
+		return fmt.Errorf("public key %s: %w", a.PublicKeyID, ErrExists)
 	}
 	if err := putJSON(accounts, a.ID.Key(), a); err != nil {
 		return err
@@ -89,11 +97,16 @@ func (tx *Tx) CreateAccount(a *Account) error {
 	if err := byURI.Put([]byte(a.URI), a.ID.Key()); err != nil {
 		return err
 	}
+	if a.PublicKeyID != "" {
+		if err := byKey.Put([]byte(a.PublicKeyID), a.ID.Key()); err != nil {
+			return err
+		}
+	}
 	return byAcct.Put(acct, a.ID.Key())
 }
 
 // PutAccount replaces an existing account. Its ID, URI, username and domain
-// are the account's identity and cannot change.
+// are the account's identity and cannot change; its key may (rotation).
 func (tx *Tx) PutAccount(a *Account) error {
 	old, err := tx.Account(a.ID)
 	if err != nil {
@@ -105,6 +118,25 @@ func (tx *Tx) PutAccount(a *Account) error {
 	accounts, err := tx.bucket(bucketAccounts)
 	if err != nil {
 		return err
+	}
+	if old.PublicKeyID != a.PublicKeyID {
+		byKey, err := tx.bucket(bucketAccountsByKey)
+		if err != nil {
+			return err
+		}
+		if owner := byKey.Get([]byte(a.PublicKeyID)); a.PublicKeyID != "" && owner != nil && idFromKey(owner) != a.ID {
+			return fmt.Errorf("public key %s: %w", a.PublicKeyID, ErrExists)
+		}
+		if old.PublicKeyID != "" {
+			if err := byKey.Delete([]byte(old.PublicKeyID)); err != nil {
+				return err
+			}
+		}
+		if a.PublicKeyID != "" {
+			if err := byKey.Put([]byte(a.PublicKeyID), a.ID.Key()); err != nil {
+				return err
+			}
+		}
 	}
 	return putJSON(accounts, a.ID.Key(), a)
 }
@@ -125,6 +157,11 @@ func (tx *Tx) Account(id ID) (*Account, error) {
 // AccountByURI returns the account whose actor id is uri.
 func (tx *Tx) AccountByURI(uri string) (*Account, error) {
 	return tx.accountByIndex(bucketAccountsByURI, []byte(uri))
+}
+
+// AccountByKeyID returns the account whose public key has the given id.
+func (tx *Tx) AccountByKeyID(keyID string) (*Account, error) {
+	return tx.accountByIndex(bucketAccountsByKey, []byte(keyID))
 }
 
 // AccountByAcct returns the account username@domain; domain is empty for a

@@ -223,3 +223,40 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("setting = %q, %v", got, err)
 	}
 }
+
+func TestPutAccount_keyRotationReindexes(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	a := testAccount(s, "bob", "b.test")
+	a.PublicKeyID = a.URI + "#main-key"
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.CreateAccount(a) }); err != nil {
+		t.Fatal(err)
+	}
+	rotated := *a
+	rotated.PublicKeyID = a.URI + "#key-2"
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutAccount(&rotated) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.View(func(tx *Tx) error {
+		if _, err := tx.AccountByKeyID(a.PublicKeyID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old key still indexed: %v", err)
+		}
+		got, err := tx.AccountByKeyID(rotated.PublicKeyID)
+		if err != nil {
+			return err
+		}
+		if got.ID != a.ID {
+			t.Errorf("new key points at %s", got.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another account cannot claim bob's key.
+	mallory := testAccount(s, "mallory", "c.test")
+	mallory.PublicKeyID = rotated.PublicKeyID
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.CreateAccount(mallory) }); !errors.Is(err, ErrExists) {
+		t.Fatalf("claiming another account's key: %v, want ErrExists", err)
+	}
+}

@@ -40,6 +40,22 @@ func checkIndexes(tx *Tx) error {
 	}); err != nil {
 		return err
 	}
+	byKey, err := tx.bucket(bucketAccountsByKey)
+	if err != nil {
+		return err
+	}
+	if err := byKey.ForEach(func(k, v []byte) error {
+		a, err := tx.Account(idFromKey(v))
+		if err != nil {
+			return fmt.Errorf("index %s → %x: %w", bucketAccountsByKey, v, err)
+		}
+		if a.PublicKeyID != string(k) {
+			return fmt.Errorf("index %s: %s points at an account with key %s: %w", bucketAccountsByKey, k, a.PublicKeyID, ErrCorrupt)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	accounts, err := tx.bucket(bucketAccounts)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,6 +20,7 @@ var (
 	bucketUsers         = []byte("users")            // account ID → User
 	bucketUsersByEmail  = []byte("users_by_email")   // lower(email) → account ID
 	bucketPrivateKeys   = []byte("private_keys")     // account ID → PEM
+	bucketAccountsByKey = []byte("accounts_by_key")  // public key id → ID
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -49,6 +51,22 @@ var schema = []migration{
 		}
 		n := uint64(tx.Bucket(bucketUsers).Stats().KeyN)
 		return counters.Put([]byte(CounterLocalUsers), binary.BigEndian.AppendUint64(nil, n))
+	}},
+	{"index accounts by public key id", func(tx *bolt.Tx) error {
+		byKey, err := tx.CreateBucketIfNotExists(bucketAccountsByKey)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+			var a Account
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("account %x: %w: %w", k, ErrCorrupt, err)
+			}
+			if a.PublicKeyID == "" {
+				return nil
+			}
+			return byKey.Put([]byte(a.PublicKeyID), k)
+		})
 	}},
 }
 

@@ -123,3 +123,54 @@ func TestMigrate_refusesNewerSchema(t *testing.T) {
 		t.Fatalf("older build opening newer file: got %v, want ErrSchemaTooNew", err)
 	}
 }
+
+// TestMigrate_indexKeys builds a file at schema 2 holding accounts with and
+// without keys, and checks that migration 3 indexes them by key id.
+func TestMigrate_indexKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rhizome.db")
+	old, err := Open(path, Options{migrations: schema[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := testAccount(old, "alice", "b.test")
+	withKey.PublicKeyID = withKey.URI + "#main-key"
+	noKey := testAccount(old, "bob", "b.test")
+	if err := old.db.Update(func(tx *bolt.Tx) error {
+		// Written as schema 2 code did: record and URI/acct indexes only.
+		for _, a := range []*Account{withKey, noKey} {
+			if err := putJSON(tx.Bucket(bucketAccounts), a.ID.Key(), a); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketAccountsByURI).Put([]byte(a.URI), a.ID.Key()); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketAccountsByAcc).Put(acctKey(a.Username, a.Domain), a.ID.Key()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(func(tx *Tx) error {
+		a, err := tx.AccountByKeyID(withKey.PublicKeyID)
+		if err != nil {
+			return err
+		}
+		if a.ID != withKey.ID {
+			t.Errorf("key index found %s", a.Username)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -80,7 +80,7 @@ func (in *Instance) CreateAccount(ctx context.Context, n NewAccount) (*LocalAcco
 		PasswordHash: hash,
 		Admin:        n.Admin,
 		CreatedAt:    now,
-		LastActiveAt: now,
+		// LastActiveAt stays zero until the first sign-in.
 	}
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.AccountByAcct(a.Username, ""); err == nil {
@@ -134,6 +134,22 @@ func (in *Instance) LocalAccount(username string) (*LocalAccount, error) {
 		return nil, &NotFoundError{fmt.Sprintf("local account %q", username)}
 	}
 	return &la, err
+}
+
+// LocalActor returns the account of a local user by username, as served at
+// /users/{username}. The instance actor shares the local namespace but is
+// not one: it lives at /actor.
+func (in *Instance) LocalActor(username string) (*storage.Account, error) {
+	var a *storage.Account
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		a, err = tx.AccountByAcct(username, "")
+		return err
+	})
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && a.URI != in.ActorURI(a.Username)) {
+		return nil, &NotFoundError{fmt.Sprintf("actor %q", username)}
+	}
+	return a, err
 }
 
 // LocalAccounts returns every local account, oldest first.

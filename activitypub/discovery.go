@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
 )
@@ -93,32 +95,66 @@ type Usage struct {
 	LocalPosts     int64
 }
 
-// Usage counts users and posts. Totals come from counters; the activity
-// windows scan local users (one record each, a small bucket).
+// activityCountsMaxAge is how long counts of active users are reused. They
+// need a scan of local users, which anonymous requests must not trigger
+// each time.
+const activityCountsMaxAge = time.Hour
+
+// activityCounts caches the active-user counts.
+type activityCounts struct {
+	mu              sync.Mutex
+	at              time.Time
+	month, halfyear int64
+}
+
+// Usage counts users and posts. Users is every local account, suspended or
+// not; the active counts take the users who signed in within 30 and 180
+// days and are not suspended. Totals come from counters at once; the
+// active counts are recomputed at most once an hour.
 func (in *Instance) Usage() (Usage, error) {
-	now := in.now()
-	month, halfyear := now.AddDate(0, 0, -30), now.AddDate(0, 0, -180)
 	var u Usage
 	err := in.store.View(func(tx *storage.Tx) error {
 		var err error
 		if u.Users, err = tx.Counter(storage.CounterLocalUsers); err != nil {
 			return err
 		}
-		if u.LocalPosts, err = tx.Counter(storage.CounterLocalStatuses); err != nil {
-			return err
-		}
+		u.LocalPosts, err = tx.Counter(storage.CounterLocalStatuses)
+		return err
+	})
+	if err != nil {
+		return u, err
+	}
+	u.ActiveMonth, u.ActiveHalfyear, err = in.activeUsers()
+	return u, err
+}
+
+func (in *Instance) activeUsers() (int64, int64, error) {
+	c := &in.activity
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := in.now()
+	if !c.at.IsZero() && now.Sub(c.at) < activityCountsMaxAge {
+		return c.month, c.halfyear, nil
+	}
+	month, halfyear := now.AddDate(0, 0, -30), now.AddDate(0, 0, -180)
+	var m, h int64
+	err := in.store.View(func(tx *storage.Tx) error {
 		return tx.ForEachUser(func(a *storage.Account, user *storage.User) error {
 			if a.Suspended {
 				return nil
 			}
 			if user.LastActiveAt.After(month) {
-				u.ActiveMonth++
+				m++
 			}
 			if user.LastActiveAt.After(halfyear) {
-				u.ActiveHalfyear++
+				h++
 			}
 			return nil
 		})
 	})
-	return u, err
+	if err != nil {
+		return 0, 0, err
+	}
+	c.at, c.month, c.halfyear = now, m, h
+	return m, h, nil
 }

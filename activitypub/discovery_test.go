@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLookupResource(t *testing.T) {
@@ -89,13 +90,28 @@ func FuzzLookupResource(f *testing.F) {
 }
 
 func TestUsage(t *testing.T) {
-	in := newTestInstance(t)
+	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	in, err := New(t.Context(), newTestStore(t), Options{Domain: "a.test", Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := t.Context()
-	for _, name := range []string{"alice", "bob", "carol"} {
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		if _, err := in.CreateAccount(ctx, NewAccount{Username: name, Email: name + "@example.org", Password: "correct horse"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	signIn := func(name string) {
+		t.Helper()
+		if _, err := in.Authenticate(ctx, name+"@example.org", "correct horse"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn("alice")
+	signIn("carol")
+	clock = clock.AddDate(0, 0, -40) // dave signed in 40 days before now
+	signIn("dave")
+	clock = clock.AddDate(0, 0, 40)
 	if err := in.SetSuspended(ctx, "carol", true); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +119,18 @@ func TestUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Users != 3 || u.ActiveMonth != 2 || u.ActiveHalfyear != 2 || u.LocalPosts != 0 {
-		t.Fatalf("usage = %+v, want 3 users (the instance actor is not one), 2 active (carol is suspended), 0 posts", u)
+	want := Usage{Users: 4, ActiveMonth: 1, ActiveHalfyear: 2}
+	if u != want {
+		t.Fatalf("usage = %+v, want %+v: 4 users (the instance actor is not one); alice active this month, "+
+			"dave this half-year; bob never signed in; carol is suspended", u, want)
+	}
+	// Active counts are reused for an hour, then recomputed.
+	signIn("bob")
+	if u, _ := in.Usage(); u.ActiveMonth != 1 {
+		t.Fatalf("active counts recomputed within the hour: %+v", u)
+	}
+	clock = clock.Add(time.Hour)
+	if u, _ := in.Usage(); u.ActiveMonth != 2 {
+		t.Fatalf("active counts not recomputed after an hour: %+v", u)
 	}
 }

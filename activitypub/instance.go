@@ -49,6 +49,7 @@ type Instance struct {
 	client   *http.Client // outbound: fetches and deliveries
 	agent    string       // User-Agent of outbound requests
 	keys     keyCache
+	activity activityCounts
 }
 
 // settingDomain and settingProtocol record the domain and protocol of the
@@ -159,7 +160,7 @@ func (in *Instance) ensureInstanceActor(ctx context.Context) error {
 		URI:          in.InstanceActorURI(),
 		Username:     in.domain,
 		ActorType:    "Application",
-		URL:          in.BaseURL() + instanceProfile,
+		URL:          in.BaseURL() + instanceProfile, // the front page describes the instance
 		InboxURI:     in.BaseURL() + instanceInbox,
 		OutboxURI:    in.BaseURL() + instanceOutbox,
 		PublicKeyID:  in.InstanceActorURI() + fragmentMainKey,

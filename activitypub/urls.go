@@ -29,7 +29,7 @@ const (
 	fragmentMainKey = "#main-key"
 	instanceOutbox  = PathInstance + suffixOutbox
 	instanceInbox   = PathInstance + suffixInbox
-	instanceProfile = "/about"
+	instanceProfile = "/"
 )
 
 // BaseURL returns "https://domain" (or http:// when so configured).

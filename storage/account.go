@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -218,8 +219,14 @@ func getJSON(b interface{ Get(k []byte) []byte }, key []byte, v any) error {
 	if data == nil {
 		return ErrNotFound
 	}
+	return decodeJSON(data, v)
+}
+
+func decodeJSON(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("decode %T: %w: %w", v, ErrCorrupt, err)
 	}
 	return nil
 }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

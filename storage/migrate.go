@@ -21,6 +21,12 @@ var (
 	bucketUsersByEmail  = []byte("users_by_email")   // lower(email) → account ID
 	bucketPrivateKeys   = []byte("private_keys")     // account ID → PEM
 	bucketAccountsByKey = []byte("accounts_by_key")  // public key id → ID
+	bucketFollows       = []byte("follows")          // follower ID ‖ followed ID → Follow
+	bucketFollowersOf   = []byte("followers_of")     // followed ID ‖ follower ID → nothing
+	bucketFollowsByURI  = []byte("follows_by_uri")   // Follow activity id → follower ID ‖ followed ID
+	bucketDeliveries    = []byte("deliveries")       // due ms ‖ delivery ID → Delivery
+	bucketDeliveryBody  = []byte("delivery_bodies")  // body ID → refcount u32 ‖ body
+	bucketDeliveryHosts = []byte("delivery_hosts")   // host → HostState
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -67,6 +73,10 @@ var schema = []migration{
 			}
 			return byKey.Put([]byte(a.PublicKeyID), k)
 		})
+	}},
+	{"create follow and delivery queue buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketFollows, bucketFollowersOf, bucketFollowsByURI,
+			bucketDeliveries, bucketDeliveryBody, bucketDeliveryHosts)
 	}},
 }
 

@@ -162,3 +162,56 @@ func BenchmarkCreateAccount(b *testing.B) {
 		}
 	}
 }
+
+// TestBatch_keysInCreationOrder writes accounts through Batch from several
+// goroutines and checks that a cursor returns each goroutine's accounts in
+// the order it created them: IDs allocated first keep their order on disk.
+func TestBatch_keysInCreationOrder(t *testing.T) {
+	s := newTestStore(t)
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				a := testAccount(s, fmt.Sprintf("w%d_%03d", w, i), "")
+				if err := s.Batch(t.Context(), func(tx *Tx) error { return tx.CreateAccount(a) }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	last := map[string]string{}
+	var prev ID
+	err := s.View(func(tx *Tx) error {
+		b, err := tx.bucket(bucketAccounts)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var a Account
+			if err := decodeJSON(v, &a); err != nil {
+				return err
+			}
+			if a.ID <= prev {
+				t.Errorf("cursor order: %d after %d", a.ID, prev)
+			}
+			prev = a.ID
+			writer := a.Username[:2]
+			if a.Username <= last[writer] {
+				t.Errorf("%s stored after %s", a.Username, last[writer])
+			}
+			last[writer] = a.Username
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last) != writers {
+		t.Fatalf("saw %d writers", len(last))
+	}
+}

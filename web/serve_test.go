@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,13 @@ func TestServe_adminSocket(t *testing.T) {
 	}()
 	<-serving
 
+	info, err := os.Stat(srv.AdminSocketPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Type() != os.ModeSocket || info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket mode %v, want a socket with mode 0600", info.Mode())
+	}
 	client, err := adminapi.Dial(t.Context(), srv.AdminSocketPath())
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +232,18 @@ func TestServe_adminSocket(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("malformed JSON: status %d, want 400", resp.StatusCode)
+	}
+	// A chunked body over the limit is cut off while reading: 413.
+	huge := io.MultiReader(strings.NewReader(`{"username":"`), strings.NewReader(strings.Repeat("a", 1<<20)), strings.NewReader(`"}`))
+	req, _ := http.NewRequest(http.MethodPost, "http://admin/accounts", huge)
+	req.ContentLength = -1 // chunked: no Content-Length to refuse early
+	resp, err = (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized chunked body: status %d, want 413", resp.StatusCode)
 	}
 }
 

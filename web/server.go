@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -74,6 +75,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if info, err := os.Stat(opts.DataDir); err == nil && info.Mode().Perm()&0o077 != 0 {
+		opts.Logger.WarnContext(ctx, "data folder is accessible to other users; it holds private keys (chmod 700 it)",
+			"path", opts.DataDir, "mode", info.Mode().Perm().String())
 	}
 	store, err := storage.Open(filepath.Join(opts.DataDir, DatabaseFile), storage.Options{LockTimeout: opts.LockTimeout, Now: opts.Now})
 	if err != nil {
@@ -144,7 +149,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	admin, adminLn, err := s.listenAdmin()
+	admin, adminLn, err := s.listenAdmin(ctx)
 	if err != nil {
 		return err
 	}
@@ -184,16 +189,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 // other server uses this data folder, so a socket file left there is stale.
 // A path too long for a Unix socket disables the socket with a warning:
 // admin commands then need the server stopped.
-func (s *Server) listenAdmin() (*http.Server, net.Listener, error) {
+func (s *Server) listenAdmin(ctx context.Context) (*http.Server, net.Listener, error) {
 	path := s.AdminSocketPath()
 	if len(path) >= 104 {
-		s.log.Warn("admin socket disabled: data folder path too long for a Unix socket", "path", path)
+		s.log.WarnContext(ctx, "admin socket disabled: data folder path too long for a Unix socket", "path", path)
 		return nil, nil, nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("remove stale admin socket: %w", err)
 	}
+	// Create the socket with mode 0600 from the start: a chmod afterwards
+	// would leave a window in which others could connect. The umask is
+	// process-wide, but nothing else creates files while the server starts.
+	oldMask := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
+	syscall.Umask(oldMask)
 	if err != nil {
 		return nil, nil, fmt.Errorf("admin socket: %w", err)
 	}

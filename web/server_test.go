@@ -170,6 +170,26 @@ func TestActor_fieldsMastodonNeeds(t *testing.T) {
 	}
 }
 
+func TestActor_iconAndImageWhenSet(t *testing.T) {
+	ts := newTestServer(t)
+	la := ts.createAccount(t, "alice")
+	if err := ts.Store().Update(t.Context(), func(tx *storage.Tx) error {
+		la.Account.AvatarURL = ts.URL + "/media/avatar.png"
+		la.Account.HeaderURL = ts.URL + "/media/header.jpg"
+		return tx.PutAccount(la.Account)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, ts.URL+"/users/alice", acceptAP)
+	doc := decodeObject(t, body)
+	for field, want := range map[string]string{"icon": ts.URL + "/media/avatar.png", "image": ts.URL + "/media/header.jpg"} {
+		img, _ := doc[field].(map[string]any)
+		if img["type"] != "Image" || img["url"] != want {
+			t.Errorf("%s = %v, want an Image at %s", field, doc[field], want)
+		}
+	}
+}
+
 func TestInstanceActor(t *testing.T) {
 	ts := newTestServer(t)
 	resp, body := get(t, ts.URL+"/actor", acceptAP)
@@ -219,6 +239,9 @@ func TestActor_contentNegotiation(t *testing.T) {
 			resp, body := get(t, ts.URL+tt.path, tt.accept)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			if tt.path != "/" && resp.Header.Get("Vary") != "Accept" {
+				t.Errorf("Vary = %q: caches could serve this answer to a client that asked for another type", resp.Header.Get("Vary"))
 			}
 			if tt.location != "" {
 				if loc := resp.Header.Get("Location"); !strings.HasSuffix(loc, tt.location) {
@@ -338,6 +361,16 @@ func TestWebFinger(t *testing.T) {
 			}
 		})
 	}
+	t.Run("rel=self", func(t *testing.T) {
+		_, body := get(t, ts.URL+"/.well-known/webfinger?resource=acct:alice@"+ts.Domain+"&rel=self", "")
+		var doc struct{ Links []struct{ Rel string } }
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Links) != 1 || doc.Links[0].Rel != "self" {
+			t.Fatalf("links with rel=self: %s", body)
+		}
+	})
 	errorCases := []struct {
 		query  string
 		status int
@@ -400,6 +433,12 @@ func TestNodeInfo(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createAccount(t, "alice")
 	ts.createAccount(t, "bob")
+	ts.createAccount(t, "carol")
+	for _, name := range []string{"alice", "bob"} { // carol never signs in
+		if _, err := ts.Instance().Authenticate(t.Context(), name+"@example.org", "correct horse battery"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	resp, body := get(t, ts.URL+"/.well-known/nodeinfo", "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -457,7 +496,7 @@ func TestNodeInfo(t *testing.T) {
 				t.Errorf("required field missing: %s", body)
 			}
 			u := doc.Usage.Users
-			if u.Total == nil || *u.Total != 2 || u.ActiveMonth == nil || *u.ActiveMonth != 2 || u.ActiveHalfyear == nil ||
+			if u.Total == nil || *u.Total != 3 || u.ActiveMonth == nil || *u.ActiveMonth != 2 || u.ActiveHalfyear == nil ||
 				doc.Usage.LocalPosts == nil || *doc.Usage.LocalPosts != 0 {
 				t.Errorf("usage: %s", body)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,8 +31,11 @@ type accountAdmin interface {
 }
 
 // withAdmin reaches the running server over its admin socket or, when no
-// server runs on the data folder, opens the data itself.
-func withAdmin(ctx context.Context, cmd *cli.Command, fn func(accountAdmin) error) error {
+// server runs on the data folder, opens the data itself. Only mayCreate
+// (account creation, which may come before the first start) sets up a new
+// database; the other commands refuse a data folder without one, so a
+// mistyped data_dir cannot send them to an empty instance.
+func withAdmin(ctx context.Context, cmd *cli.Command, mayCreate bool, fn func(accountAdmin) error) error {
 	c, err := loadConfig(cmd.String("config"))
 	if err != nil {
 		return err
@@ -39,6 +43,13 @@ func withAdmin(ctx context.Context, cmd *cli.Command, fn func(accountAdmin) erro
 	socket := web.AdminSocketPath(c.Storage.DataDir)
 	if client, err := adminapi.Dial(ctx, socket); err == nil {
 		return fn(client)
+	}
+	dbPath := filepath.Join(c.Storage.DataDir, web.DatabaseFile)
+	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+		if !mayCreate {
+			return fmt.Errorf("no database at %s: check storage.data_dir (the server creates it on its first start)", dbPath)
+		}
+		fmt.Fprintf(os.Stderr, "setting up a new instance for %s in %s\n", c.Instance.Domain, c.Storage.DataDir)
 	}
 	srv, err := web.New(ctx, web.Options{
 		Domain:   c.Instance.Domain,
@@ -66,7 +77,7 @@ func adminCommand(stdout io.Writer) *cli.Command {
 			Usage: usage,
 			Flags: []cli.Flag{usernameFlag},
 			Action: func(ctx context.Context, cmd *cli.Command) error {
-				return withAdmin(ctx, cmd, func(a accountAdmin) error {
+				return withAdmin(ctx, cmd, false, func(a accountAdmin) error {
 					username := cmd.String("username")
 					if err := set(a, ctx, username); err != nil {
 						return err
@@ -98,7 +109,7 @@ func adminCommand(stdout io.Writer) *cli.Command {
 						if err != nil {
 							return err
 						}
-						return withAdmin(ctx, cmd, func(a accountAdmin) error {
+						return withAdmin(ctx, cmd, true, func(a accountAdmin) error {
 							acct, err := a.CreateAccount(ctx, adminapi.NewAccount{
 								Username: cmd.String("username"),
 								Email:    cmd.String("email"),
@@ -129,7 +140,7 @@ func adminCommand(stdout io.Writer) *cli.Command {
 						if err != nil {
 							return err
 						}
-						return withAdmin(ctx, cmd, func(a accountAdmin) error {
+						return withAdmin(ctx, cmd, false, func(a accountAdmin) error {
 							if err := a.SetPassword(ctx, cmd.String("username"), password); err != nil {
 								return err
 							}
@@ -150,7 +161,7 @@ func adminCommand(stdout io.Writer) *cli.Command {
 					Name:  "list",
 					Usage: "list local accounts",
 					Action: func(ctx context.Context, cmd *cli.Command) error {
-						return withAdmin(ctx, cmd, func(a accountAdmin) error {
+						return withAdmin(ctx, cmd, false, func(a accountAdmin) error {
 							accounts, err := a.ListAccounts(ctx)
 							if err != nil {
 								return err

@@ -99,7 +99,7 @@ func loadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-var goFieldPattern = regexp.MustCompile(`struct field \S+ of type `)
+var goFieldPattern = regexp.MustCompile(`struct field \S+ of type |main\.\w+Config`)
 
 // describeTOMLError turns the parser's error into "file:line: key: reason".
 func describeTOMLError(path string, err error) error {
@@ -119,7 +119,12 @@ func describeTOMLError(path string, err error) error {
 		msg := strings.TrimPrefix(decode.Error(), "toml: ")
 		// "cannot decode TOML integer into struct field main.X.Y of type string"
 		// names our Go types; keep only the TOML and wanted types.
-		msg = goFieldPattern.ReplaceAllString(msg, "a ")
+		msg = goFieldPattern.ReplaceAllStringFunc(msg, func(m string) string {
+			if strings.HasPrefix(m, "main.") {
+				return "table"
+			}
+			return "a "
+		})
 		if key == "" {
 			return fmt.Errorf("%s:%d: %s", path, row, msg)
 		}
@@ -192,6 +197,9 @@ func (c *Config) validate() error {
 // checkDomain accepts a lowercase-able host name with an optional port, and
 // nothing else: no scheme, path, user or IP literal brackets.
 func checkDomain(domain string) error {
+	if strings.Contains(domain, "://") || strings.ContainsAny(domain, "/?#@") {
+		return errors.New("must be a host name with an optional port, not a URL (e.g. \"social.example.org\")")
+	}
 	host, port := domain, ""
 	if i := strings.LastIndex(domain, ":"); i >= 0 {
 		host, port = domain[:i], domain[i+1:]

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,16 +76,6 @@ func runCLI(t *testing.T, stdin string, args ...string) cliResult {
 	return cliResult{code, stdout.String(), stderr.String()}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestEndToEnd builds the binary, creates accounts with the CLI with and
 // without a running server, resolves an account over WebFinger and fetches
 // its actor over real HTTP, and stops the server with SIGTERM.
@@ -95,24 +84,34 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
-	domain := fmt.Sprintf("localhost:%d", port)
+	// The instance is known as e2e.test; it listens on a port the kernel
+	// picks, which the test reads from the server's log.
+	const domain = "e2e.test"
 	cfg := filepath.Join(dir, "rhizome.toml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 [instance]
 domain = %q
 title = "End to end"
 [http]
-listen = "127.0.0.1:%d"
+listen = "127.0.0.1:0"
 protocol = "http"
 [storage]
 data_dir = %q
-`, domain, port, filepath.Join(dir, "data"))), 0o600); err != nil {
+`, domain, filepath.Join(dir, "data"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
+	// Commands other than create refuse a data folder with no database.
+	r := runCLI(t, "", "admin", "account", "list", "--config", cfg)
+	if r.code == 0 || !strings.Contains(r.stderr, "no database at") {
+		t.Fatalf("list before any database exists: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "rhizome.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("list created a database: %v", err)
+	}
+
 	// Without a server: the CLI opens the data itself.
-	r := runCLI(t, "", "admin", "account", "create", "--username", "alice", "--email", "alice@example.org", "--password", "correct horse", "--admin", "--config", cfg)
+	r = runCLI(t, "", "admin", "account", "create", "--username", "alice", "--email", "alice@example.org", "--password", "correct horse", "--admin", "--config", cfg)
 	if r.code != 0 || !strings.Contains(r.stdout, "created admin account alice") {
 		t.Fatalf("create alice: %+v", r)
 	}
@@ -156,7 +155,10 @@ data_dir = %q
 		}
 		close(logs)
 	}()
-	waitForLog(t, logs, "msg=serving")
+	addr := strings.TrimPrefix(logField(waitForLog(t, logs, "msg=serving"), "addr"), "addr=")
+	if addr == "" {
+		t.Fatal("server logged no listening address")
+	}
 
 	// With the server running, the CLI reaches it over the admin socket.
 	r = runCLI(t, "battery staple\n", "admin", "account", "create", "--username", "bob", "--email", "bob@example.org", "--password", "-", "--config", cfg)
@@ -189,7 +191,7 @@ data_dir = %q
 	}
 
 	// Resolve bob through WebFinger and fetch his actor, as a peer would.
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := "http://" + addr
 	var jrd struct {
 		Subject string
 		Links   []struct{ Rel, Type, Href string }
@@ -208,7 +210,7 @@ data_dir = %q
 		t.Fatalf("self link %q", self)
 	}
 	var actor map[string]any
-	getJSON(t, strings.Replace(self, "localhost", "127.0.0.1", 1), "application/activity+json", &actor)
+	getJSON(t, strings.Replace(self, "http://"+domain, base, 1), "application/activity+json", &actor)
 	if actor["id"] != self || actor["type"] != "Person" || actor["preferredUsername"] != "bob" || actor["inbox"] != self+"/inbox" {
 		t.Fatalf("actor: %v", actor)
 	}
@@ -290,8 +292,18 @@ func lineHasWords(out string, words ...string) bool {
 	return false
 }
 
-// waitForLog reads log lines until one contains want.
-func waitForLog(t *testing.T, logs <-chan string, want string) {
+// logField returns the key=value field of a text log line.
+func logField(line, key string) string {
+	for _, f := range strings.Fields(line) {
+		if strings.HasPrefix(f, key+"=") {
+			return f
+		}
+	}
+	return ""
+}
+
+// waitForLog reads log lines until one contains want, and returns it.
+func waitForLog(t *testing.T, logs <-chan string, want string) string {
 	t.Helper()
 	guard := time.After(60 * time.Second) // hang guard only
 	var seen []string
@@ -303,7 +315,7 @@ func waitForLog(t *testing.T, logs <-chan string, want string) {
 			}
 			seen = append(seen, line)
 			if strings.Contains(line, want) {
-				return
+				return line
 			}
 		case <-guard:
 			t.Fatalf("no %q in the server log:\n%s", want, strings.Join(seen, "\n"))

@@ -43,6 +43,12 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 	log := newLogger(c.Log, stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, let a second one end the process at once
+		// instead of waiting for in-flight requests.
+		<-ctx.Done()
+		stop()
+	}()
 
 	srv, err := web.New(ctx, web.Options{
 		Domain:       c.Instance.Domain,
@@ -78,6 +84,6 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 	if err := srv.Serve(ctx, ln, tls); err != nil {
 		return err
 	}
-	log.Info("stopped")
+	log.InfoContext(ctx, "stopped")
 	return nil
 }

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -123,7 +124,12 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		h.fail(w, r, &respond.BadRequest{Reason: "invalid request body: " + err.Error()})
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			h.fail(w, r, err)
+		} else {
+			h.fail(w, r, &respond.BadRequest{Reason: "invalid request body: " + err.Error()})
+		}
 		return false
 	}
 	return true

@@ -32,6 +32,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 
 // actor serves GET /users/{username}.
 func (h *handler) actor(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
 	a, err := h.localAccount(r)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
@@ -51,6 +52,7 @@ func (h *handler) actor(w http.ResponseWriter, r *http.Request) {
 // instanceActor serves GET /actor. Peers fetch it unsigned to verify our
 // signed fetches, so it never requires a signature.
 func (h *handler) instanceActor(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
 	switch respond.Negotiate(r) {
 	case respond.HTML:
 		http.Redirect(w, r, "/", http.StatusFound)
@@ -90,6 +92,7 @@ func (h *handler) collection(kind activitypub.CollectionKind) http.HandlerFunc {
 }
 
 func (h *handler) serveCollection(w http.ResponseWriter, r *http.Request, a *storage.Account, kind activitypub.CollectionKind) {
+	w.Header().Set("Vary", "Accept")
 	if respond.Negotiate(r) == respond.Unacceptable {
 		notAcceptable(w)
 		return
@@ -111,26 +114,11 @@ func (h *handler) writeDocument(w http.ResponseWriter, r *http.Request, render f
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Vary", "Accept")
 	respond.Raw(w, http.StatusOK, activitypub.ContentType, body)
 }
 
 func (h *handler) localAccount(r *http.Request) (*storage.Account, error) {
-	username := mux.Vars(r)["username"]
-	var a *storage.Account
-	err := h.store.View(func(tx *storage.Tx) error {
-		var err error
-		a, err = tx.AccountByAcct(username, "")
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if a.URI != h.in.ActorURI(a.Username) {
-		// The instance actor shares the local namespace but lives at /actor.
-		return nil, &activitypub.NotFoundError{What: "actor " + username}
-	}
-	return a, nil
+	return h.in.LocalActor(mux.Vars(r)["username"])
 }
 
 func notAcceptable(w http.ResponseWriter) {

@@ -60,16 +60,8 @@ func (h *handler) homePage(w http.ResponseWriter, r *http.Request) {
 // profilePage serves /@{username}. Peers that ask it for ActivityPub JSON
 // are sent to the actor document, as Mastodon does.
 func (h *handler) profilePage(w http.ResponseWriter, r *http.Request) {
-	username := mux.Vars(r)["username"]
-	var a *storage.Account
-	err := h.store.View(func(tx *storage.Tx) error {
-		var err error
-		a, err = tx.AccountByAcct(username, "")
-		return err
-	})
-	if err == nil && a.URI != h.in.ActorURI(a.Username) {
-		err = &activitypub.NotFoundError{What: "profile " + username}
-	}
+	w.Header().Set("Vary", "Accept")
+	a, err := h.in.LocalActor(mux.Vars(r)["username"])
 	if err != nil {
 		if respond.Status(err) == http.StatusNotFound {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -108,6 +100,5 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, t *template.Tem
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Vary", "Accept")
 	_, _ = buf.WriteTo(w)
 }

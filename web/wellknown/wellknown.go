@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/gorilla/mux"
 
@@ -77,6 +78,16 @@ func (h *handler) webfinger(w http.ResponseWriter, r *http.Request) {
 	if a.URL != "" && a.URL != a.URI {
 		doc.Aliases = append(doc.Aliases, a.URL)
 		doc.Links = append(doc.Links, link{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: a.URL})
+	}
+	// RFC 7033 section 4.3: with rel parameters, return only those links.
+	if rels := r.URL.Query()["rel"]; len(rels) > 0 {
+		kept := doc.Links[:0]
+		for _, l := range doc.Links {
+			if slices.Contains(rels, l.Rel) {
+				kept = append(kept, l)
+			}
+		}
+		doc.Links = kept
 	}
 	respond.Encoded(w, http.StatusOK, "application/jrd+json; charset=utf-8", doc)
 }

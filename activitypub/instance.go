@@ -1,9 +1,14 @@
 package activitypub
 
 import (
+	"sync"
+
+	"cmp"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
+	"github.com/go-fed/activity/pub"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,6 +41,17 @@ type Options struct {
 	Dial DialFunc
 	// Version names the build in the User-Agent of outbound requests.
 	Version string
+	// DeliveryWorkers caps concurrent deliveries. Zero means 8.
+	DeliveryWorkers int
+	// DeliveriesPerHost caps concurrent deliveries to one host. Zero
+	// means 2.
+	DeliveriesPerHost int
+	// DeliveryMaxAge is how long a failing delivery is retried before it
+	// is given up. Zero means 72 hours.
+	DeliveryMaxAge time.Duration
+	// DeliveryRetryBase is the wait before the first retry; later ones
+	// double it. Zero means 30 seconds. Tests shorten it.
+	DeliveryRetryBase time.Duration
 }
 
 // Instance is one Rhizome instance: its identity and its local actions.
@@ -50,6 +66,10 @@ type Instance struct {
 	agent    string       // User-Agent of outbound requests
 	keys     keyCache
 	activity activityCounts
+	delivery deliveryState
+
+	gofedOnce sync.Once
+	gofed     pub.FederatingActor
 }
 
 // settingDomain and settingProtocol record the domain and protocol of the
@@ -94,6 +114,16 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 		title:    opts.Title,
 		log:      opts.Logger,
 		now:      opts.Now,
+	}
+	in.delivery = deliveryState{
+		poke:     make(chan struct{}, 1),
+		workers:  cmp.Or(opts.DeliveryWorkers, defaultWorkers),
+		perHost:  cmp.Or(opts.DeliveriesPerHost, defaultPerHost),
+		maxAge:   cmp.Or(opts.DeliveryMaxAge, defaultDeliveryMaxAge),
+		base:     cmp.Or(opts.DeliveryRetryBase, deliveryFirstBackoff),
+		signers:  map[storage.ID]crypto.PrivateKey{},
+		inFlight: map[storage.ID]bool{},
+		hosts:    map[string]int{},
 	}
 	in.agent = fmt.Sprintf("rhizome/%s (+%s/)", opts.Version, in.BaseURL())
 	in.client = in.newClient(guardedDialer(opts.Dial, opts.AllowPrivateAddresses))

@@ -121,6 +121,16 @@ func (p signatureParams) String() string {
 	return b.String()
 }
 
+// SignRequest signs r as keyID, as every outgoing request is signed. It is
+// exported for tools and tests that talk to inboxes.
+func SignRequest(r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) error {
+	return signRequest(r, body, keyID, key, now)
+}
+
+// ParsePrivateKeyPEM reads a PKCS#8 private key as this package stores
+// them.
+func ParsePrivateKeyPEM(s string) (crypto.PrivateKey, error) { return parsePrivateKeyPEM(s) }
+
 // signRequest signs r as keyID: (request-target) host date for a GET, plus
 // digest (and a Digest header) when there is a body. Build a new request
 // for each attempt: the Date must be fresh.

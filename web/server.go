@@ -44,6 +44,16 @@ type Options struct {
 	LockTimeout time.Duration
 	Logger      *slog.Logger     // nil discards logs
 	Now         func() time.Time // nil means time.Now
+	// AllowPrivateAddresses lets fetches and deliveries reach loopback and
+	// private addresses (tests, labs). Off, they are refused.
+	AllowPrivateAddresses bool
+	// Dial replaces the outbound dialer; tests map host names to listeners.
+	Dial activitypub.DialFunc
+	// DeliveryMaxAge is how long failing deliveries are retried. Zero
+	// means 72 hours.
+	DeliveryMaxAge time.Duration
+	// DeliveryRetryBase is the first retry wait. Zero means 30 seconds.
+	DeliveryRetryBase time.Duration
 }
 
 // Server is an assembled Rhizome instance ready to serve HTTP.
@@ -86,6 +96,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	in, err := activitypub.New(ctx, store, activitypub.Options{
 		Domain: opts.Domain, Protocol: opts.Protocol, Title: opts.Title, Logger: opts.Logger, Now: opts.Now,
+		AllowPrivateAddresses: opts.AllowPrivateAddresses, Dial: opts.Dial, Version: opts.Version,
+		DeliveryMaxAge: opts.DeliveryMaxAge, DeliveryRetryBase: opts.DeliveryRetryBase,
 	})
 	if err != nil {
 		store.Close()
@@ -164,6 +176,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 	if admin != nil {
 		go func() { errs <- admin.Serve(adminLn) }()
 	}
+	deliveryCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
+	deliveryDone := make(chan struct{})
+	go func() {
+		defer close(deliveryDone)
+		s.in.RunDelivery(deliveryCtx)
+	}()
 	s.log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "url", s.in.BaseURL(), "admin_socket", s.AdminSocketPath())
 
 	var serveErr error
@@ -179,6 +197,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 		shutdownErr = errors.Join(shutdownErr, admin.Shutdown(shutdownCtx))
 		os.Remove(s.AdminSocketPath())
 	}
+	// Deliveries in flight finish (or time out) and are recorded; the rest
+	// wait in the queue for the next start.
+	stopDelivery()
+	<-deliveryDone
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -28,6 +28,38 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	r.HandleFunc("/users/{username}/followers", h.collection(activitypub.Followers)).Methods(get...)
 	r.HandleFunc("/users/{username}/following", h.collection(activitypub.Following)).Methods(get...)
 	r.HandleFunc("/users/{username}/collections/featured", h.collection(activitypub.Featured)).Methods(get...)
+	r.HandleFunc(activitypub.PathSharedInbox, h.sharedInbox).Methods(http.MethodPost)
+	r.HandleFunc(activitypub.PathInstance+"/inbox", h.sharedInbox).Methods(http.MethodPost)
+	r.HandleFunc("/users/{username}/inbox", h.personalInbox).Methods(http.MethodPost)
+}
+
+// sharedInbox serves POST /inbox (and the instance actor's inbox): one
+// delivery for every recipient on this instance.
+func (h *handler) sharedInbox(w http.ResponseWriter, r *http.Request) {
+	if err := h.in.PostInbox(w, r, nil); err != nil {
+		h.inboxError(w, r, err)
+	}
+}
+
+// personalInbox serves POST /users/{username}/inbox.
+func (h *handler) personalInbox(w http.ResponseWriter, r *http.Request) {
+	a, err := h.localAccount(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	if err := h.in.PostInbox(w, r, a); err != nil {
+		h.inboxError(w, r, err)
+	}
+}
+
+// inboxError answers a refused inbox POST; refusals are a peer's doing,
+// so they are logged as warnings, not errors.
+func (h *handler) inboxError(w http.ResponseWriter, r *http.Request, err error) {
+	if code := respond.Status(err); code < 500 {
+		h.log.WarnContext(r.Context(), "inbox POST refused", "status", code, "err", err, "remote", r.RemoteAddr)
+	}
+	respond.Error(w, r, h.log, err)
 }
 
 // actor serves GET /users/{username}.

@@ -41,6 +41,8 @@ func classify(err error) (int, string) {
 		return http.StatusNotFound, "Record not found"
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, "Record not found"
+	case errors.Is(err, activitypub.ErrSignature):
+		return http.StatusUnauthorized, "Request signature missing or invalid"
 	case errors.Is(err, activitypub.ErrForbidden):
 		return http.StatusForbidden, "This action is not allowed"
 	}

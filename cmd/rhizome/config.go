@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -17,10 +18,23 @@ import (
 // Config is the TOML configuration file. Every key is documented in
 // config.example.toml at the repository root.
 type Config struct {
-	Instance InstanceConfig `toml:"instance"`
-	HTTP     HTTPConfig     `toml:"http"`
-	Storage  StorageConfig  `toml:"storage"`
-	Log      LogConfig      `toml:"log"`
+	Instance   InstanceConfig   `toml:"instance"`
+	HTTP       HTTPConfig       `toml:"http"`
+	Federation FederationConfig `toml:"federation"`
+	Storage    StorageConfig    `toml:"storage"`
+	Log        LogConfig        `toml:"log"`
+}
+
+// FederationConfig is the [federation] table.
+type FederationConfig struct {
+	AllowPrivateAddresses bool   `toml:"allow_private_addresses"`
+	DeliveryMaxAge        string `toml:"delivery_max_age"`
+}
+
+// deliveryMaxAge parses delivery_max_age; validate has checked it.
+func (f FederationConfig) deliveryMaxAge() time.Duration {
+	d, _ := time.ParseDuration(f.DeliveryMaxAge)
+	return d
 }
 
 // InstanceConfig is the [instance] table.
@@ -53,10 +67,11 @@ type LogConfig struct {
 // file: it names the instance forever, so it must be chosen.
 func defaultConfig() Config {
 	return Config{
-		Instance: InstanceConfig{Title: "Rhizome"},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", Protocol: "https", MaxBodyBytes: 1 << 20},
-		Storage:  StorageConfig{DataDir: "./data"},
-		Log:      LogConfig{Level: "info", Format: "text"},
+		Instance:   InstanceConfig{Title: "Rhizome"},
+		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080", Protocol: "https", MaxBodyBytes: 1 << 20},
+		Federation: FederationConfig{DeliveryMaxAge: "72h"},
+		Storage:    StorageConfig{DataDir: "./data"},
+		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -174,6 +189,11 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 1<<30 {
 		bad("http.max_body_bytes", "%d is outside 1024 to 1073741824", c.HTTP.MaxBodyBytes)
+	}
+	if d, err := time.ParseDuration(c.Federation.DeliveryMaxAge); err != nil {
+		bad("federation.delivery_max_age", "%q is not a duration such as \"72h\"", c.Federation.DeliveryMaxAge)
+	} else if d < time.Hour {
+		bad("federation.delivery_max_age", "%s is shorter than 1h", d)
 	}
 	if c.Storage.DataDir == "" {
 		bad("storage.data_dir", "must not be empty")

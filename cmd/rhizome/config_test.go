@@ -42,6 +42,9 @@ func TestLoadConfig_errorsNameTheKey(t *testing.T) {
 		{"empty data dir", ok + "[storage]\ndata_dir = \"\"\n", []string{"storage.data_dir"}},
 		{"bad log level", ok + "[log]\nlevel = \"loud\"\n", []string{"log.level"}},
 		{"bad log format", ok + "[log]\nformat = \"xml\"\n", []string{"log.format"}},
+		{"bad delivery age", ok + "[federation]\ndelivery_max_age = \"3 days\"\n", []string{"federation.delivery_max_age"}},
+		{"short delivery age", ok + "[federation]\ndelivery_max_age = \"5m\"\n", []string{"federation.delivery_max_age", "1h"}},
+		{"private addresses not a bool", ok + "[federation]\nallow_private_addresses = \"yes\"\n", []string{"federation.allow_private_addresses"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +79,9 @@ title = "My place"
 [http]
 listen = "[::1]:3000"
 protocol = "http"
+[federation]
+allow_private_addresses = true
+delivery_max_age = "96h"
 [storage]
 data_dir = "/var/lib/rhizome"
 [log]
@@ -86,10 +92,11 @@ format = "json"
 		t.Fatal(err)
 	}
 	want := Config{
-		Instance: InstanceConfig{Domain: "localhost:3000", Title: "My place"},
-		HTTP:     HTTPConfig{Listen: "[::1]:3000", Protocol: "http", MaxBodyBytes: 1 << 20},
-		Storage:  StorageConfig{DataDir: "/var/lib/rhizome"},
-		Log:      LogConfig{Level: "debug", Format: "json"},
+		Instance:   InstanceConfig{Domain: "localhost:3000", Title: "My place"},
+		HTTP:       HTTPConfig{Listen: "[::1]:3000", Protocol: "http", MaxBodyBytes: 1 << 20},
+		Federation: FederationConfig{AllowPrivateAddresses: true, DeliveryMaxAge: "96h"},
+		Storage:    StorageConfig{DataDir: "/var/lib/rhizome"},
+		Log:        LogConfig{Level: "debug", Format: "json"},
 	}
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)

@@ -58,6 +58,9 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 		Version:      buildVersion(),
 		MaxBodyBytes: c.HTTP.MaxBodyBytes,
 		Logger:       log,
+
+		AllowPrivateAddresses: c.Federation.AllowPrivateAddresses,
+		DeliveryMaxAge:        c.Federation.deliveryMaxAge(),
 	})
 	if err != nil {
 		return err

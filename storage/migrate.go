@@ -27,11 +27,17 @@ var (
 	bucketDeliveries    = []byte("deliveries")       // due ms ‖ delivery ID → Delivery
 	bucketDeliveryBody  = []byte("delivery_bodies")  // body ID → refcount u32 ‖ body
 	bucketDeliveryHosts = []byte("delivery_hosts")   // host → HostState
+	bucketStatuses      = []byte("statuses")         // ID → Status
+	bucketStatusesByURI = []byte("statuses_by_uri")  // status URI → ID
+	bucketAccountStatus = []byte("account_statuses") // account ID ‖ status ID → nothing
+	bucketHome          = []byte("home_timelines")   // owner ID ‖ status ID → nothing
+	bucketReplies       = []byte("replies")          // parent ID ‖ reply ID → nothing
+	bucketTombstones    = []byte("tombstones")       // deleted status URI → deletion time
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
 // above their largest key.
-var idKeyedBuckets = [][]byte{bucketAccounts}
+var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses}
 
 var keySchemaVersion = []byte("schema_version")
 
@@ -77,6 +83,10 @@ var schema = []migration{
 	{"create follow and delivery queue buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketFollows, bucketFollowersOf, bucketFollowsByURI,
 			bucketDeliveries, bucketDeliveryBody, bucketDeliveryHosts)
+	}},
+	{"create status, timeline and tombstone buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketStatuses, bucketStatusesByURI, bucketAccountStatus,
+			bucketHome, bucketReplies, bucketTombstones)
 	}},
 }
 

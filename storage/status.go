@@ -1,0 +1,358 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// Visibility levels of a status, as Mastodon names them.
+const (
+	VisibilityPublic   = "public"
+	VisibilityUnlisted = "unlisted"
+	VisibilityPrivate  = "private" // followers only
+	VisibilityDirect   = "direct"
+)
+
+// Status is a post, local or remote.
+type Status struct {
+	ID        ID     `json:"id"`
+	URI       string `json:"uri"`           // ActivityPub id of the Note
+	URL       string `json:"url,omitempty"` // HTML page
+	AccountID ID     `json:"account_id"`
+	Local     bool   `json:"local,omitempty"`
+
+	Content    string `json:"content"`        // HTML, sanitised
+	Text       string `json:"text,omitempty"` // source text of a local status
+	Summary    string `json:"summary,omitempty"`
+	Sensitive  bool   `json:"sensitive,omitempty"`
+	Language   string `json:"language,omitempty"`
+	Visibility string `json:"visibility"`
+
+	InReplyToID        ID     `json:"in_reply_to_id,omitempty"`
+	InReplyToURI       string `json:"in_reply_to_uri,omitempty"`
+	InReplyToAccountID ID     `json:"in_reply_to_account_id,omitempty"`
+
+	Mentions    []ID         `json:"mentions,omitempty"` // mentioned accounts
+	Tags        []string     `json:"tags,omitempty"`     // hashtags, lower case, without #
+	Attachments []Attachment `json:"attachments,omitempty"`
+	To          []string     `json:"to,omitempty"`
+	Cc          []string     `json:"cc,omitempty"`
+
+	// HomeOf lists the accounts whose home timelines hold this status, so
+	// a delete can take it out of each.
+	HomeOf []ID `json:"home_of,omitempty"`
+
+	RepliesCount int64 `json:"replies_count,omitempty"`
+
+	CreatedAt time.Time    `json:"created_at"`
+	EditedAt  time.Time    `json:"edited_at,omitzero"`
+	Edits     []StatusEdit `json:"edits,omitempty"` // earlier versions, oldest first
+}
+
+// StatusEdit is an earlier version of an edited status.
+type StatusEdit struct {
+	Content   string    `json:"content"`
+	Summary   string    `json:"summary,omitempty"`
+	Sensitive bool      `json:"sensitive,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// Attachment is a media file attached to a status.
+type Attachment struct {
+	URL         string `json:"url"`
+	MediaType   string `json:"media_type,omitempty"`
+	Description string `json:"description,omitempty"`
+	Blurhash    string `json:"blurhash,omitempty"`
+}
+
+// CreateStatus stores a new status with its indexes, counts it for its
+// author (and for the instance when local) and for the status it replies
+// to, and adds it to the home timelines in s.HomeOf. It fails with
+// ErrExists when the ID or URI is taken, or the URI was deleted.
+func (tx *Tx) CreateStatus(s *Status) error {
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return err
+	}
+	byURI, err := tx.bucket(bucketStatusesByURI)
+	if err != nil {
+		return err
+	}
+	tombstones, err := tx.bucket(bucketTombstones)
+	if err != nil {
+		return err
+	}
+	switch {
+	case s.ID == 0 || s.URI == "":
+		return fmt.Errorf("create status: id and uri are required")
+	case statuses.Get(s.ID.Key()) != nil:
+		return fmt.Errorf("status id %s: %w", s.ID, ErrExists)
+	case byURI.Get([]byte(s.URI)) != nil:
+		return fmt.Errorf("status %s: %w", s.URI, ErrExists)
+	case tombstones.Get([]byte(s.URI)) != nil:
+		return fmt.Errorf("status %s was deleted: %w", s.URI, ErrExists)
+	}
+	author, err := tx.Account(s.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := putJSON(statuses, s.ID.Key(), s); err != nil {
+		return err
+	}
+	if err := byURI.Put([]byte(s.URI), s.ID.Key()); err != nil {
+		return err
+	}
+	if err := tx.putPair(bucketAccountStatus, s.AccountID, s.ID); err != nil {
+		return err
+	}
+	for _, owner := range s.HomeOf {
+		if err := tx.putPair(bucketHome, owner, s.ID); err != nil {
+			return err
+		}
+	}
+	if s.InReplyToID != 0 {
+		if err := tx.putPair(bucketReplies, s.InReplyToID, s.ID); err != nil {
+			return err
+		}
+		if err := tx.addReplies(s.InReplyToID, 1); err != nil {
+			return err
+		}
+	}
+	author.StatusesCount++
+	if err := tx.PutAccount(author); err != nil {
+		return err
+	}
+	if s.Local {
+		return tx.addCounter(CounterLocalStatuses, 1)
+	}
+	return nil
+}
+
+// PutStatus replaces a stored status (an edit). Its ID, URI, author and
+// timelines do not change.
+func (tx *Tx) PutStatus(s *Status) error {
+	old, err := tx.Status(s.ID)
+	if err != nil {
+		return err
+	}
+	if old.URI != s.URI || old.AccountID != s.AccountID {
+		return fmt.Errorf("put status %s: identity fields changed", s.ID)
+	}
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return err
+	}
+	return putJSON(statuses, s.ID.Key(), s)
+}
+
+func (tx *Tx) addReplies(parent ID, delta int64) error {
+	p, err := tx.Status(parent)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.RepliesCount = max(0, p.RepliesCount+delta)
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return err
+	}
+	return putJSON(statuses, p.ID.Key(), p)
+}
+
+// DeleteStatus removes a status, its indexes and its timeline entries,
+// and leaves a tombstone so the same URI cannot be created again.
+func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
+	s, err := tx.Status(id)
+	if err != nil {
+		return err
+	}
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return err
+	}
+	byURI, err := tx.bucket(bucketStatusesByURI)
+	if err != nil {
+		return err
+	}
+	tombstones, err := tx.bucket(bucketTombstones)
+	if err != nil {
+		return err
+	}
+	if err := statuses.Delete(id.Key()); err != nil {
+		return err
+	}
+	if err := byURI.Delete([]byte(s.URI)); err != nil {
+		return err
+	}
+	if err := tombstones.Put([]byte(s.URI), []byte(at.UTC().Format(time.RFC3339))); err != nil {
+		return err
+	}
+	if err := tx.deletePair(bucketAccountStatus, s.AccountID, id); err != nil {
+		return err
+	}
+	for _, owner := range s.HomeOf {
+		if err := tx.deletePair(bucketHome, owner, id); err != nil {
+			return err
+		}
+	}
+	if s.InReplyToID != 0 {
+		if err := tx.deletePair(bucketReplies, s.InReplyToID, id); err != nil {
+			return err
+		}
+		if err := tx.addReplies(s.InReplyToID, -1); err != nil {
+			return err
+		}
+	}
+	author, err := tx.Account(s.AccountID)
+	if err != nil {
+		return err
+	}
+	author.StatusesCount = max(0, author.StatusesCount-1)
+	if err := tx.PutAccount(author); err != nil {
+		return err
+	}
+	if s.Local {
+		return tx.addCounter(CounterLocalStatuses, -1)
+	}
+	return nil
+}
+
+// Status returns the status with the given ID.
+func (tx *Tx) Status(id ID) (*Status, error) {
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return nil, err
+	}
+	var s Status
+	if err := getJSON(statuses, id.Key(), &s); err != nil {
+		return nil, fmt.Errorf("status %s: %w", id, err)
+	}
+	return &s, nil
+}
+
+// StatusByURI returns the status whose ActivityPub id is uri.
+func (tx *Tx) StatusByURI(uri string) (*Status, error) {
+	byURI, err := tx.bucket(bucketStatusesByURI)
+	if err != nil {
+		return nil, err
+	}
+	id := byURI.Get([]byte(uri))
+	if id == nil {
+		return nil, fmt.Errorf("status %s: %w", uri, ErrNotFound)
+	}
+	return tx.Status(idFromKey(id))
+}
+
+// Deleted reports whether a status with this URI was deleted.
+func (tx *Tx) Deleted(uri string) (bool, error) {
+	tombstones, err := tx.bucket(bucketTombstones)
+	if err != nil {
+		return false, err
+	}
+	return tombstones.Get([]byte(uri)) != nil, nil
+}
+
+// Page selects part of a time-ordered list: entries with IDs below MaxID
+// (0: no bound) and above MinID, at most Limit of them, newest first.
+type Page struct {
+	MaxID, MinID ID
+	Limit        int
+}
+
+// HomeTimeline returns a page of an account's home timeline.
+func (tx *Tx) HomeTimeline(owner ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketHome, owner, p)
+}
+
+// AccountStatuses returns a page of an account's statuses.
+func (tx *Tx) AccountStatuses(account ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketAccountStatus, account, p)
+}
+
+// Replies returns a page of the direct replies to a status.
+func (tx *Tx) Replies(parent ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketReplies, parent, p)
+}
+
+// pairPage walks owner‖ID keys newest first within p's bounds.
+func (tx *Tx) pairPage(bucket []byte, owner ID, p Page) ([]*Status, error) {
+	b, err := tx.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limit <= 0 {
+		p.Limit = 20
+	}
+	prefix := owner.Key()
+	upper := p.MaxID
+	if upper == 0 {
+		upper = ID(^uint64(0))
+	}
+	c := b.Cursor()
+	k, _ := c.Seek(pairKey(owner, upper))
+	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[8:]) >= upper {
+		k, _ = c.Prev()
+	}
+	var out []*Status
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Prev() {
+		id := idFromKey(k[8:])
+		if id <= p.MinID {
+			break
+		}
+		s, err := tx.Status(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (tx *Tx) putPair(bucket []byte, a, b ID) error {
+	bk, err := tx.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	return bk.Put(pairKey(a, b), nil)
+}
+
+func (tx *Tx) deletePair(bucket []byte, a, b ID) error {
+	bk, err := tx.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	return bk.Delete(pairKey(a, b))
+}
+
+// AddToHome puts an existing status into more home timelines.
+func (tx *Tx) AddToHome(id ID, owners ...ID) error {
+	s, err := tx.Status(id)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if err := tx.putPair(bucketHome, o, id); err != nil {
+			return err
+		}
+		if !containsID(s.HomeOf, o) {
+			s.HomeOf = append(s.HomeOf, o)
+		}
+	}
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return err
+	}
+	return putJSON(statuses, id.Key(), s)
+}
+
+func containsID(ids []ID, id ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

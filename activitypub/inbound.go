@@ -18,6 +18,10 @@ func (in *Instance) applyInbound(ctx context.Context, st *inboxRequest, typ stri
 		return in.inboundFollowAnswer(ctx, st, typ)
 	case "Undo":
 		return in.inboundUndo(ctx, st)
+	case "Create":
+		return in.inboundCreate(ctx, st)
+	case "Delete":
+		return in.inboundDelete(ctx, st)
 	}
 	in.log.DebugContext(ctx, "activity type not handled yet; acknowledged", "type", typ,
 		"activity", stringProp(st.raw, "id"), "actor", st.signer.URI)

@@ -160,14 +160,25 @@ type collectionPageDoc struct {
 	Type         string `json:"type"`
 	TotalItems   int64  `json:"totalItems"`
 	PartOf       string `json:"partOf"`
+	Next         string `json:"next,omitempty"`
 	OrderedItems []any  `json:"orderedItems"`
 }
 
+// collectionPageSize is how many items one collection page holds.
+const collectionPageSize = 20
+
+// CollectionPage selects a page of a collection: nil for the collection
+// itself, otherwise the page of items below MaxID (0: the first page).
+type CollectionPage struct {
+	MaxID storage.ID
+}
+
 // CollectionJSON renders one of a local account's collections: the
-// OrderedCollection itself, or, when page is true, its first
-// OrderedCollectionPage. Items come with the federation work; until then
-// every page is empty and the totals are the account's counters.
-func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page bool) ([]byte, error) {
+// OrderedCollection, or one OrderedCollectionPage of it, newest first. The
+// outbox holds the Create activities of public and unlisted statuses;
+// followers and following hold actor ids of accepted follows; featured
+// holds pinned statuses (none can be pinned yet).
+func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page *CollectionPage) ([]byte, error) {
 	var id string
 	var total int64
 	switch kind {
@@ -186,12 +197,92 @@ func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page
 	if a.Suspended {
 		total = 0
 	}
-	if page {
-		return marshal(collectionPageDoc{Context: nsActivityStreams, ID: id + "?page=1",
-			Type: "OrderedCollectionPage", TotalItems: total, PartOf: id, OrderedItems: []any{}})
+	if page == nil {
+		return marshal(collectionDoc{Context: nsActivityStreams, ID: id, Type: "OrderedCollection",
+			TotalItems: total, First: id + "?page=true"})
 	}
-	return marshal(collectionDoc{Context: nsActivityStreams, ID: id, Type: "OrderedCollection",
-		TotalItems: total, First: id + "?page=1"})
+	doc := collectionPageDoc{Context: nsActivityStreams, ID: id + "?page=true", Type: "OrderedCollectionPage",
+		TotalItems: total, PartOf: id, OrderedItems: []any{}}
+	if page.MaxID != 0 {
+		doc.ID += "&max_id=" + page.MaxID.String()
+	}
+	if a.Suspended || kind == Featured {
+		return marshal(doc)
+	}
+	last, err := in.collectionItems(a, kind, page.MaxID, &doc.OrderedItems)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.OrderedItems) == collectionPageSize {
+		doc.Next = id + "?page=true&max_id=" + last.String()
+	}
+	return marshal(doc)
+}
+
+// collectionItems fills items with one page and returns the cursor of its
+// last item.
+func (in *Instance) collectionItems(a *storage.Account, kind CollectionKind, maxID storage.ID, items *[]any) (storage.ID, error) {
+	var last storage.ID
+	var creates []*storage.Status
+	err := in.store.View(func(tx *storage.Tx) error {
+		switch kind {
+		case Outbox:
+			cursor := maxID
+			for len(creates) < collectionPageSize {
+				batch, err := tx.AccountStatuses(a.ID, storage.Page{MaxID: cursor, Limit: collectionPageSize})
+				if err != nil || len(batch) == 0 {
+					return err
+				}
+				for _, s := range batch {
+					cursor = s.ID
+					if (s.Visibility == storage.VisibilityPublic || s.Visibility == storage.VisibilityUnlisted) && len(creates) < collectionPageSize {
+						creates = append(creates, s)
+						last = s.ID
+					}
+				}
+			}
+		case Followers, Following:
+			var follows []*storage.Follow
+			var err error
+			if kind == Followers {
+				follows, err = tx.FollowersPage(a.ID, maxID, collectionPageSize)
+			} else {
+				follows, err = tx.FollowingPage(a.ID, maxID, collectionPageSize)
+			}
+			if err != nil {
+				return err
+			}
+			for _, f := range follows {
+				other := f.FollowerID
+				if kind == Following {
+					other = f.FollowedID
+				}
+				acct, err := tx.Account(other)
+				if err != nil {
+					return err
+				}
+				*items = append(*items, acct.URI)
+				last = other
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range creates {
+		raw, err := in.CreateJSON(s)
+		if err != nil {
+			return 0, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return 0, err
+		}
+		delete(m, "@context")
+		*items = append(*items, m)
+	}
+	return last, nil
 }
 
 // marshal encodes v without escaping <, > and &, which appear in HTML

@@ -116,7 +116,7 @@ func TestCollectionJSON_goFedReadsIt(t *testing.T) {
 	}
 	for _, kind := range []CollectionKind{Outbox, Followers, Following, Featured} {
 		t.Run(string(kind), func(t *testing.T) {
-			body, err := in.CollectionJSON(la.Account, kind, false)
+			body, err := in.CollectionJSON(la.Account, kind, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestCollectionJSON_goFedReadsIt(t *testing.T) {
 			if first == nil || !first.IsIRI() {
 				t.Fatalf("first page missing: %s", body)
 			}
-			body, err = in.CollectionJSON(la.Account, kind, true)
+			body, err = in.CollectionJSON(la.Account, kind, &CollectionPage{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -202,3 +202,46 @@ func (tx *Tx) ForEachFollowing(accountID ID, fn func(*Follow) error) error {
 	}
 	return nil
 }
+
+// FollowersPage returns accepted follows of accountID whose follower ID is
+// below before (0: no bound), highest ID first, at most limit.
+func (tx *Tx) FollowersPage(accountID, before ID, limit int) ([]*Follow, error) {
+	return tx.followPage(bucketFollowersOf, accountID, before, limit, func(other ID) (*Follow, error) {
+		return tx.Follow(other, accountID)
+	})
+}
+
+// FollowingPage returns accepted follows by accountID whose followed ID is
+// below before (0: no bound), highest ID first, at most limit.
+func (tx *Tx) FollowingPage(accountID, before ID, limit int) ([]*Follow, error) {
+	return tx.followPage(bucketFollows, accountID, before, limit, func(other ID) (*Follow, error) {
+		return tx.Follow(accountID, other)
+	})
+}
+
+func (tx *Tx) followPage(bucket []byte, owner, before ID, limit int, load func(ID) (*Follow, error)) ([]*Follow, error) {
+	b, err := tx.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	if before == 0 {
+		before = ID(^uint64(0))
+	}
+	prefix := owner.Key()
+	c := b.Cursor()
+	k, _ := c.Seek(pairKey(owner, before))
+	if k == nil || string(k[:8]) != string(prefix) || idFromKey(k[8:]) >= before {
+		k, _ = c.Prev()
+	}
+	var out []*Follow
+	for ; k != nil && string(k[:8]) == string(prefix) && len(out) < limit; k, _ = c.Prev() {
+		f, err := load(idFromKey(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		if !f.Pending {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}

@@ -28,9 +28,69 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	r.HandleFunc("/users/{username}/followers", h.collection(activitypub.Followers)).Methods(get...)
 	r.HandleFunc("/users/{username}/following", h.collection(activitypub.Following)).Methods(get...)
 	r.HandleFunc("/users/{username}/collections/featured", h.collection(activitypub.Featured)).Methods(get...)
+	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}", h.status).Methods(get...)
+	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}/activity", h.statusActivity).Methods(get...)
 	r.HandleFunc(activitypub.PathSharedInbox, h.sharedInbox).Methods(http.MethodPost)
 	r.HandleFunc(activitypub.PathInstance+"/inbox", h.sharedInbox).Methods(http.MethodPost)
 	r.HandleFunc("/users/{username}/inbox", h.personalInbox).Methods(http.MethodPost)
+}
+
+// localStatus finds a status of the account named in the path that may be
+// shown to anyone: public or unlisted. Others are not found.
+func (h *handler) localStatus(r *http.Request) (*storage.Status, error) {
+	a, err := h.localAccount(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := storage.ParseID(mux.Vars(r)["id"])
+	if err != nil {
+		return nil, err
+	}
+	var st *storage.Status
+	if err := h.store.View(func(tx *storage.Tx) error {
+		st, err = tx.Status(id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if st.AccountID != a.ID || (st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted) {
+		return nil, &activitypub.NotFoundError{What: "status " + id.String()}
+	}
+	return st, nil
+}
+
+// status serves a local status's Note, or sends browsers to its page.
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
+	st, err := h.localStatus(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	switch respond.Negotiate(r) {
+	case respond.HTML:
+		http.Redirect(w, r, st.URL, http.StatusFound)
+		return
+	case respond.Unacceptable:
+		notAcceptable(w)
+		return
+	}
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.NoteJSON(st) })
+}
+
+// statusActivity serves the Create activity of a local status.
+func (h *handler) statusActivity(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
+	st, err := h.localStatus(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	if respond.Negotiate(r) == respond.Unacceptable {
+		notAcceptable(w)
+		return
+	}
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.CreateJSON(st) })
 }
 
 // sharedInbox serves POST /inbox (and the instance actor's inbox): one
@@ -129,13 +189,22 @@ func (h *handler) serveCollection(w http.ResponseWriter, r *http.Request, a *sto
 		notAcceptable(w)
 		return
 	}
-	page := false
-	if values, ok := r.URL.Query()["page"]; ok {
+	var page *activitypub.CollectionPage
+	q := r.URL.Query()
+	if values, ok := q["page"]; ok {
 		if len(values) != 1 || (values[0] != "1" && values[0] != "true") {
 			respond.Error(w, r, h.log, &respond.BadRequest{Reason: "page must be 1 or true"})
 			return
 		}
-		page = true
+		page = &activitypub.CollectionPage{}
+		if maxID := q.Get("max_id"); maxID != "" {
+			id, err := storage.ParseID(maxID)
+			if err != nil {
+				respond.Error(w, r, h.log, &respond.BadRequest{Reason: "max_id must be a status or account id"})
+				return
+			}
+			page.MaxID = id
+		}
 	}
 	h.writeDocument(w, r, func() ([]byte, error) { return h.in.CollectionJSON(a, kind, page) })
 }

@@ -1,0 +1,326 @@
+package activitypub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// noteTypes are the object types stored as statuses.
+var noteTypes = map[string]bool{"Note": true, "Question": true, "Article": true, "Page": true}
+
+// stringsOf reads a property that may be one string, one object or an
+// array of either, as ids.
+func stringsOf(v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s := stringOf(e); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		if s := stringOf(v); s != "" {
+			return []string{s}
+		}
+	}
+	return nil
+}
+
+// contentOf reads content, falling back to the first contentMap entry,
+// which some servers send alone.
+func contentOf(m map[string]any) (content, language string) {
+	content, _ = m["content"].(string)
+	if cm, ok := m["contentMap"].(map[string]any); ok {
+		for lang, v := range cm {
+			if s, ok := v.(string); ok {
+				if content == "" || s == content {
+					return cmpOr(content, s), lang
+				}
+			}
+		}
+	}
+	return content, ""
+}
+
+// trustedObject returns the object of an activity from sender as a map: an
+// embedded object is believed only when its id is on the sender's host;
+// otherwise (or when only an id is given) it is fetched from its own host.
+func (in *Instance) trustedObject(ctx context.Context, sender *storage.Account, object any) (map[string]any, error) {
+	id := stringOf(object)
+	u, err := url.Parse(id)
+	if err != nil || u.Host == "" {
+		return nil, &BadRequestError{"object has no valid id"}
+	}
+	if m, ok := object.(map[string]any); ok && strings.EqualFold(u.Host, sender.Domain) {
+		return m, nil
+	}
+	if strings.EqualFold(u.Host, in.domain) {
+		return nil, fmt.Errorf("%w: object %s claims to be ours", ErrForbidden, id)
+	}
+	doc, _, err := in.fetchObject(ctx, id)
+	if err != nil {
+		return nil, &BadRequestError{fmt.Sprintf("object %s could not be fetched from its host: %v", id, err)}
+	}
+	return doc, nil
+}
+
+// inboundCreate stores a remote status that concerns this instance: its
+// author is followed here, it mentions a local account, or it replies to a
+// local status.
+func (in *Instance) inboundCreate(ctx context.Context, st *inboxRequest) error {
+	object, err := in.trustedObject(ctx, st.signer, st.raw["object"])
+	if err != nil {
+		return err
+	}
+	typ := stringProp(object, "type")
+	if !noteTypes[typ] {
+		in.log.DebugContext(ctx, "created object type not handled yet; acknowledged", "type", typ)
+		return nil
+	}
+	if stringProp(object, "attributedTo") != st.signer.URI {
+		return fmt.Errorf("%w: %s cannot create a note attributed to %s", ErrForbidden, st.signer.URI, stringProp(object, "attributedTo"))
+	}
+	s, err := in.parseRemoteStatus(object, st.signer)
+	if err != nil {
+		return err
+	}
+	return in.storeRemoteStatus(ctx, s, st.signer, object)
+}
+
+// parseRemoteStatus turns a Note (or Question, Article, Page) into a
+// status record, without the parts that need storage lookups.
+func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Account) (*storage.Status, error) {
+	content, language := contentOf(object)
+	if typ := stringProp(object, "type"); typ == "Article" || typ == "Page" {
+		if name := stringProp(object, "name"); name != "" {
+			content = "<p><strong>" + htmlEscape(name) + "</strong></p>" + content
+		}
+	}
+	if typ := stringProp(object, "type"); typ == "Question" {
+		content += pollHTML(object)
+	}
+	published, err := time.Parse(time.RFC3339, stringProp(object, "published"))
+	if err != nil || published.After(in.now().Add(MaxClockSkew)) {
+		published = in.now()
+	}
+	to, cc := stringsOf(object["to"]), stringsOf(object["cc"])
+	s := &storage.Status{
+		ID:           storage.IDAt(published),
+		URI:          stringProp(object, "id"),
+		URL:          cmpOr(stringProp(object, "url"), stringProp(object, "id")),
+		AccountID:    author.ID,
+		Content:      SanitizeHTML(truncate(content, maxDocumentBytes/2)),
+		Summary:      truncate(stringProp(object, "summary"), 4096),
+		Sensitive:    object["sensitive"] == true,
+		Language:     language,
+		Visibility:   visibilityOf(to, cc, author.FollowersURI),
+		InReplyToURI: stringProp(object, "inReplyTo"),
+		To:           to,
+		Cc:           cc,
+		CreatedAt:    published.UTC(),
+	}
+	if s.Summary != "" {
+		s.Sensitive = true
+	}
+	if updated, err := time.Parse(time.RFC3339, stringProp(object, "updated")); err == nil {
+		s.EditedAt = updated.UTC()
+	}
+	if tags, ok := object["tag"].([]any); ok {
+		for _, t := range tags {
+			if m, ok := t.(map[string]any); ok && stringProp(m, "type") == "Hashtag" {
+				if name := strings.ToLower(strings.TrimPrefix(stringProp(m, "name"), "#")); name != "" {
+					s.Tags = append(s.Tags, name)
+				}
+			}
+		}
+	}
+	for _, a := range asList(object["attachment"]) {
+		m, ok := a.(map[string]any)
+		if !ok {
+			continue
+		}
+		att := storage.Attachment{URL: stringProp(m, "url"), MediaType: stringProp(m, "mediaType"),
+			Description: truncate(stringProp(m, "name"), 1500), Blurhash: stringProp(m, "blurhash")}
+		if att.URL != "" {
+			s.Attachments = append(s.Attachments, att)
+		}
+	}
+	return s, nil
+}
+
+func asList(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	}
+	return []any{v}
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// pollHTML renders a Question's options as a list, so clients that see
+// only the content still see the choices.
+func pollHTML(object map[string]any) string {
+	var b strings.Builder
+	for _, key := range []string{"oneOf", "anyOf"} {
+		for _, o := range asList(object[key]) {
+			if m, ok := o.(map[string]any); ok && stringProp(m, "name") != "" {
+				b.WriteString("<li>" + htmlEscape(stringProp(m, "name")) + "</li>")
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "<ul>" + b.String() + "</ul>"
+}
+
+// storeRemoteStatus links a parsed status to local accounts and stores it
+// if it concerns this instance.
+func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, author *storage.Account, object map[string]any) error {
+	mentionURIs := map[string]bool{}
+	for _, t := range asList(object["tag"]) {
+		if m, ok := t.(map[string]any); ok && stringProp(m, "type") == "Mention" {
+			mentionURIs[stringProp(m, "href")] = true
+		}
+	}
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.StatusByURI(s.URI); err == nil {
+			return nil // already have it: a retried delivery
+		}
+		if gone, err := tx.Deleted(s.URI); err != nil || gone {
+			return err
+		}
+		rec := *s
+		rec.Mentions, rec.HomeOf = nil, nil
+		var mentionedLocal []storage.ID
+		for uri := range mentionURIs {
+			a, err := tx.AccountByURI(uri)
+			if err != nil {
+				continue
+			}
+			rec.Mentions = append(rec.Mentions, a.ID)
+			if a.Local() {
+				mentionedLocal = append(mentionedLocal, a.ID)
+			}
+		}
+		replyToLocal := false
+		if rec.InReplyToURI != "" {
+			if parent, err := tx.StatusByURI(rec.InReplyToURI); err == nil {
+				rec.InReplyToID, rec.InReplyToAccountID = parent.ID, parent.AccountID
+				replyToLocal = parent.Local
+			}
+		}
+		var followers []storage.ID
+		if rec.Visibility != storage.VisibilityDirect {
+			if err := tx.ForEachFollower(author.ID, func(f *storage.Follow) error {
+				if !f.Pending {
+					followers = append(followers, f.FollowerID)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		var localFollowers []storage.ID
+		for _, id := range followers {
+			if a, err := tx.Account(id); err == nil && a.Local() {
+				localFollowers = append(localFollowers, id)
+			}
+		}
+		if len(localFollowers) == 0 && len(mentionedLocal) == 0 && !replyToLocal {
+			return nil // nobody here asked for it
+		}
+		rec.HomeOf = dedupeIDs(append(localFollowers, mentionedLocal...))
+		err := tx.CreateStatus(&rec)
+		if errors.Is(err, storage.ErrExists) {
+			rec.ID++ // two statuses published in the same millisecond with the same random bits
+			err = tx.CreateStatus(&rec)
+		}
+		return err
+	})
+}
+
+// inboundDelete removes a remote status, or everything of an actor that
+// deleted itself.
+func (in *Instance) inboundDelete(ctx context.Context, st *inboxRequest) error {
+	objectID := stringOf(st.raw["object"])
+	if objectID == st.signer.URI {
+		return in.removeActor(ctx, st.signer)
+	}
+	now := in.now()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		s, err := tx.StatusByURI(objectID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s.AccountID != st.signer.ID {
+			return fmt.Errorf("%w: %s cannot delete a status of someone else", ErrForbidden, st.signer.URI)
+		}
+		return tx.DeleteStatus(s.ID, now)
+	})
+}
+
+// removeActor deletes a remote actor's statuses and follows, and marks the
+// account suspended so nothing more is accepted from it.
+func (in *Instance) removeActor(ctx context.Context, a *storage.Account) error {
+	now := in.now()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		for {
+			page, err := tx.AccountStatuses(a.ID, storage.Page{Limit: 200})
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, s := range page {
+				if err := tx.DeleteStatus(s.ID, now); err != nil {
+					return err
+				}
+			}
+		}
+		var pairs [][2]storage.ID
+		if err := tx.ForEachFollower(a.ID, func(f *storage.Follow) error {
+			pairs = append(pairs, [2]storage.ID{f.FollowerID, f.FollowedID})
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.ForEachFollowing(a.ID, func(f *storage.Follow) error {
+			pairs = append(pairs, [2]storage.ID{f.FollowerID, f.FollowedID})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			if err := tx.DeleteFollow(p[0], p[1]); err != nil {
+				return err
+			}
+		}
+		current, err := tx.Account(a.ID)
+		if err != nil {
+			return err
+		}
+		current.Suspended = true
+		current.UpdatedAt = now
+		return tx.PutAccount(current)
+	})
+}

@@ -11,28 +11,32 @@ import (
 // Bucket names. Record buckets are keyed by ID.Key; index buckets map a
 // unique key to an ID.Key.
 var (
-	bucketMeta          = []byte("meta")             // schema_version → u64
-	bucketSettings      = []byte("settings")         // name → value
-	bucketCounters      = []byte("counters")         // name → u64
-	bucketAccounts      = []byte("accounts")         // ID → Account
-	bucketAccountsByURI = []byte("accounts_by_uri")  // actor URI → ID
-	bucketAccountsByAcc = []byte("accounts_by_acct") // lower(username@domain) → ID
-	bucketUsers         = []byte("users")            // account ID → User
-	bucketUsersByEmail  = []byte("users_by_email")   // lower(email) → account ID
-	bucketPrivateKeys   = []byte("private_keys")     // account ID → PEM
-	bucketAccountsByKey = []byte("accounts_by_key")  // public key id → ID
-	bucketFollows       = []byte("follows")          // follower ID ‖ followed ID → Follow
-	bucketFollowersOf   = []byte("followers_of")     // followed ID ‖ follower ID → nothing
-	bucketFollowsByURI  = []byte("follows_by_uri")   // Follow activity id → follower ID ‖ followed ID
-	bucketDeliveries    = []byte("deliveries")       // due ms ‖ delivery ID → Delivery
-	bucketDeliveryBody  = []byte("delivery_bodies")  // body ID → refcount u32 ‖ body
-	bucketDeliveryHosts = []byte("delivery_hosts")   // host → HostState
-	bucketStatuses      = []byte("statuses")         // ID → Status
-	bucketStatusesByURI = []byte("statuses_by_uri")  // status URI → ID
-	bucketAccountStatus = []byte("account_statuses") // account ID ‖ status ID → nothing
-	bucketHome          = []byte("home_timelines")   // owner ID ‖ status ID → nothing
-	bucketReplies       = []byte("replies")          // parent ID ‖ reply ID → nothing
-	bucketTombstones    = []byte("tombstones")       // deleted status URI → deletion time
+	bucketMeta          = []byte("meta")              // schema_version → u64
+	bucketSettings      = []byte("settings")          // name → value
+	bucketCounters      = []byte("counters")          // name → u64
+	bucketAccounts      = []byte("accounts")          // ID → Account
+	bucketAccountsByURI = []byte("accounts_by_uri")   // actor URI → ID
+	bucketAccountsByAcc = []byte("accounts_by_acct")  // lower(username@domain) → ID
+	bucketUsers         = []byte("users")             // account ID → User
+	bucketUsersByEmail  = []byte("users_by_email")    // lower(email) → account ID
+	bucketPrivateKeys   = []byte("private_keys")      // account ID → PEM
+	bucketAccountsByKey = []byte("accounts_by_key")   // public key id → ID
+	bucketFollows       = []byte("follows")           // follower ID ‖ followed ID → Follow
+	bucketFollowersOf   = []byte("followers_of")      // followed ID ‖ follower ID → nothing
+	bucketFollowsByURI  = []byte("follows_by_uri")    // Follow activity id → follower ID ‖ followed ID
+	bucketDeliveries    = []byte("deliveries")        // due ms ‖ delivery ID → Delivery
+	bucketDeliveryBody  = []byte("delivery_bodies")   // body ID → refcount u32 ‖ body
+	bucketDeliveryHosts = []byte("delivery_hosts")    // host → HostState
+	bucketStatuses      = []byte("statuses")          // ID → Status
+	bucketStatusesByURI = []byte("statuses_by_uri")   // status URI → ID
+	bucketAccountStatus = []byte("account_statuses")  // account ID ‖ status ID → nothing
+	bucketHome          = []byte("home_timelines")    // owner ID ‖ status ID → nothing
+	bucketReplies       = []byte("replies")           // parent ID ‖ reply ID → nothing
+	bucketTombstones    = []byte("tombstones")        // deleted status URI → deletion time
+	bucketFavourites    = []byte("favourites")        // account ID ‖ status ID → Like activity id
+	bucketFavouritesURI = []byte("favourites_by_uri") // Like activity id → account ID ‖ status ID
+	bucketBlocks        = []byte("blocks")            // blocker ID ‖ blocked ID → Block activity id
+	bucketBlocksByURI   = []byte("blocks_by_uri")     // Block activity id → blocker ID ‖ blocked ID
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -87,6 +91,9 @@ var schema = []migration{
 	{"create status, timeline and tombstone buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketStatuses, bucketStatusesByURI, bucketAccountStatus,
 			bucketHome, bucketReplies, bucketTombstones)
+	}},
+	{"create favourite and block buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketFavourites, bucketFavouritesURI, bucketBlocks, bucketBlocksByURI)
 	}},
 }
 

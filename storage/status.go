@@ -43,7 +43,12 @@ type Status struct {
 	// a delete can take it out of each.
 	HomeOf []ID `json:"home_of,omitempty"`
 
-	RepliesCount int64 `json:"replies_count,omitempty"`
+	// ReblogOfID is set on a boost: this status shares that one.
+	ReblogOfID ID `json:"reblog_of_id,omitempty"`
+
+	RepliesCount    int64 `json:"replies_count,omitempty"`
+	ReblogsCount    int64 `json:"reblogs_count,omitempty"`
+	FavouritesCount int64 `json:"favourites_count,omitempty"`
 
 	CreatedAt time.Time    `json:"created_at"`
 	EditedAt  time.Time    `json:"edited_at,omitzero"`
@@ -119,6 +124,11 @@ func (tx *Tx) CreateStatus(s *Status) error {
 			return err
 		}
 	}
+	if s.ReblogOfID != 0 {
+		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount++ }); err != nil {
+			return err
+		}
+	}
 	author.StatusesCount++
 	if err := tx.PutAccount(author); err != nil {
 		return err
@@ -147,19 +157,25 @@ func (tx *Tx) PutStatus(s *Status) error {
 }
 
 func (tx *Tx) addReplies(parent ID, delta int64) error {
-	p, err := tx.Status(parent)
+	return tx.bumpStatus(parent, func(p *Status) { p.RepliesCount = max(0, p.RepliesCount+delta) })
+}
+
+// bumpStatus applies change to a stored status's counters; a status that
+// is gone is left alone.
+func (tx *Tx) bumpStatus(id ID, change func(*Status)) error {
+	s, err := tx.Status(id)
 	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	p.RepliesCount = max(0, p.RepliesCount+delta)
+	change(s)
 	statuses, err := tx.bucket(bucketStatuses)
 	if err != nil {
 		return err
 	}
-	return putJSON(statuses, p.ID.Key(), p)
+	return putJSON(statuses, id.Key(), s)
 }
 
 // DeleteStatus removes a status, its indexes and its timeline entries,
@@ -203,6 +219,11 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 			return err
 		}
 		if err := tx.addReplies(s.InReplyToID, -1); err != nil {
+			return err
+		}
+	}
+	if s.ReblogOfID != 0 {
+		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount = max(0, o.ReblogsCount-1) }); err != nil {
 			return err
 		}
 	}

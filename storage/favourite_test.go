@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestFavouritesBlocksAndReblogCounts(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	alice, bob := testAccount(s, "alice", ""), testAccount(s, "bob", "b.test")
+	note := &Status{ID: s.NewID(), URI: "https://b.test/notes/1", AccountID: bob.ID, Visibility: VisibilityPublic, CreatedAt: time.Now()}
+	boost := &Status{ID: s.NewID(), URI: "https://a.test/activities/boost", AccountID: alice.ID, ReblogOfID: note.ID, Visibility: VisibilityPublic, CreatedAt: time.Now()}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		for _, a := range []*Account{alice, bob} {
+			if err := tx.CreateAccount(a); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateStatus(note); err != nil {
+			return err
+		}
+		if err := tx.CreateStatus(boost); err != nil {
+			return err
+		}
+		if err := tx.PutFavourite(alice.ID, note.ID, "https://a.test/likes/1"); err != nil {
+			return err
+		}
+		if err := tx.PutFavourite(alice.ID, note.ID, "https://a.test/likes/1"); err != nil { // again
+			return err
+		}
+		return tx.PutBlock(bob.ID, alice.ID, "https://b.test/blocks/1")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() (int64, int64) {
+		var fav, reb int64
+		_ = s.View(func(tx *Tx) error {
+			n, err := tx.Status(note.ID)
+			if err == nil {
+				fav, reb = n.FavouritesCount, n.ReblogsCount
+			}
+			return err
+		})
+		return fav, reb
+	}
+	if fav, reb := counts(); fav != 1 || reb != 1 {
+		t.Fatalf("favourites %d, reblogs %d; want 1, 1", fav, reb)
+	}
+	if err := s.View(func(tx *Tx) error {
+		a, st, err := tx.FavouriteByURI("https://a.test/likes/1")
+		if err != nil || a != alice.ID || st != note.ID {
+			t.Errorf("like by uri: %v %v %v", a, st, err)
+		}
+		blocked, err := tx.Blocks(bob.ID, alice.ID)
+		if err != nil || !blocked {
+			t.Errorf("block: %v %v", blocked, err)
+		}
+		reverse, _ := tx.Blocks(alice.ID, bob.ID)
+		if reverse {
+			t.Error("block applies in reverse")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		if err := tx.DeleteFavourite(alice.ID, note.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteFavourite(alice.ID, note.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteStatus(boost.ID, time.Now()); err != nil {
+			return err
+		}
+		return tx.DeleteBlock(bob.ID, alice.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fav, reb := counts(); fav != 0 || reb != 0 {
+		t.Fatalf("after undo: favourites %d, reblogs %d", fav, reb)
+	}
+	if err := s.View(func(tx *Tx) error {
+		if _, _, err := tx.FavouriteByURI("https://a.test/likes/1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("like still indexed: %v", err)
+		}
+		if _, _, err := tx.BlockByURI("https://b.test/blocks/1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("block still indexed: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

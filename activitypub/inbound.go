@@ -22,6 +22,14 @@ func (in *Instance) applyInbound(ctx context.Context, st *inboxRequest, typ stri
 		return in.inboundCreate(ctx, st)
 	case "Delete":
 		return in.inboundDelete(ctx, st)
+	case "Like":
+		return in.inboundLike(ctx, st)
+	case "Announce":
+		return in.inboundAnnounce(ctx, st)
+	case "Block":
+		return in.inboundBlock(ctx, st)
+	case "Update":
+		return in.inboundUpdate(ctx, st)
 	}
 	in.log.DebugContext(ctx, "activity type not handled yet; acknowledged", "type", typ,
 		"activity", stringProp(st.raw, "id"), "actor", st.signer.URI)
@@ -60,6 +68,12 @@ func (in *Instance) inboundFollow(ctx context.Context, st *inboxRequest) error {
 	}
 	bodyID, deliveries := in.newDeliveries(accept["id"].(string), target.ID, []string{preferredInbox(follower)})
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if blocked, err := tx.Blocks(target.ID, follower.ID); err != nil || blocked {
+			if err == nil {
+				err = fmt.Errorf("%w: %s is blocked by %s", ErrForbidden, follower.URI, target.URI)
+			}
+			return err
+		}
 		current := *f
 		if existing, err := tx.Follow(follower.ID, target.ID); err == nil {
 			// A repeated Follow: keep the state, take the new id, and
@@ -140,7 +154,15 @@ func (in *Instance) inboundUndo(ctx context.Context, st *inboxRequest) error {
 			return fmt.Errorf("%w: %s cannot undo an activity of %s", ErrForbidden, st.signer.URI, actor)
 		}
 	}
-	if objectType != "" && objectType != "Follow" {
+	if objectType == "" {
+		// Only an id: find what it names.
+		objectType = in.undoneType(stringOf(object))
+	}
+	switch objectType {
+	case "Like", "Announce", "Block":
+		return in.inboundUndoOther(ctx, st, objectType)
+	case "Follow", "":
+	default:
 		in.log.DebugContext(ctx, "undo not handled yet; acknowledged", "object_type", objectType)
 		return nil
 	}
@@ -157,4 +179,20 @@ func (in *Instance) inboundUndo(ctx context.Context, st *inboxRequest) error {
 		}
 		return tx.DeleteFollow(f.FollowerID, f.FollowedID)
 	})
+}
+
+// undoneType guesses the type of an activity an Undo names only by id.
+func (in *Instance) undoneType(id string) string {
+	typ := ""
+	_ = in.store.View(func(tx *storage.Tx) error {
+		if _, _, err := tx.FavouriteByURI(id); err == nil {
+			typ = "Like"
+		} else if _, _, err := tx.BlockByURI(id); err == nil {
+			typ = "Block"
+		} else if s, err := tx.StatusByURI(id); err == nil && s.ReblogOfID != 0 {
+			typ = "Announce"
+		}
+		return nil
+	})
+	return typ
 }

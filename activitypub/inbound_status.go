@@ -242,6 +242,17 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 				localFollowers = append(localFollowers, id)
 			}
 		}
+		// Nobody sees posts of an account they block.
+		unblocked := func(ids []storage.ID) []storage.ID {
+			var out []storage.ID
+			for _, id := range ids {
+				if blocked, err := tx.Blocks(id, author.ID); err == nil && !blocked {
+					out = append(out, id)
+				}
+			}
+			return out
+		}
+		localFollowers, mentionedLocal = unblocked(localFollowers), unblocked(mentionedLocal)
 		if len(localFollowers) == 0 && len(mentionedLocal) == 0 && !replyToLocal {
 			return nil // nobody here asked for it
 		}
@@ -323,4 +334,19 @@ func (in *Instance) removeActor(ctx context.Context, a *storage.Account) error {
 		current.UpdatedAt = now
 		return tx.PutAccount(current)
 	})
+}
+
+// sameHost reports whether two URLs are on the same host.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// parseTime reads an RFC 3339 time, or returns fallback.
+func parseTime(s string, fallback time.Time) time.Time {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t
+	}
+	return fallback
 }

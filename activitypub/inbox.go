@@ -154,10 +154,26 @@ func (d *delegate) PostInboxRequestBodyHook(ctx context.Context, r *http.Request
 	return ctx, nil
 }
 
-// AuthorizePostInbox refuses suspended senders.
+// AuthorizePostInbox refuses suspended senders, and senders that the
+// owner of a personal inbox blocks.
 func (d *delegate) AuthorizePostInbox(ctx context.Context, w http.ResponseWriter, a pub.Activity) (bool, error) {
-	if st := inboxState(ctx); st.signer.Suspended {
+	st := inboxState(ctx)
+	if st.signer.Suspended {
 		return false, fmt.Errorf("%w: %s is suspended", ErrForbidden, st.signer.URI)
+	}
+	if st.recipient != nil {
+		var blocked bool
+		err := d.in.store.View(func(tx *storage.Tx) error {
+			var err error
+			blocked, err = tx.Blocks(st.recipient.ID, st.signer.ID)
+			return err
+		})
+		if err != nil {
+			return false, &internalError{err}
+		}
+		if blocked {
+			return false, fmt.Errorf("%w: %s is blocked by %s", ErrForbidden, st.signer.URI, st.recipient.URI)
+		}
 	}
 	return true, nil
 }

@@ -137,3 +137,13 @@ func (tx *Tx) relationByURI(byURI []byte, uri string) (ID, ID, error) {
 	a, b := splitPairKey(k)
 	return a, b, nil
 }
+
+// BlockByURIOf returns the Block activity id of blocker's block of
+// blocked, or "" when there is none.
+func (tx *Tx) BlockByURIOf(blocker, blocked ID) (string, bool, error) {
+	uri, err := tx.relation(bucketBlocks, blocker, blocked)
+	if isNotFound(err) {
+		return "", false, nil
+	}
+	return uri, err == nil, err
+}

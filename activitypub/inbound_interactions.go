@@ -1,0 +1,222 @@
+package activitypub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// inboundLike records a like of a status we hold.
+func (in *Instance) inboundLike(ctx context.Context, st *inboxRequest) error {
+	likeID, objectURI := stringProp(st.raw, "id"), stringOf(st.raw["object"])
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		s, err := tx.StatusByURI(objectURI)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil // not ours to count
+		}
+		if err != nil {
+			return err
+		}
+		if !visibleTo(tx, s, st.signer) {
+			return fmt.Errorf("%w: %s cannot see %s", ErrForbidden, st.signer.URI, s.URI)
+		}
+		return tx.PutFavourite(st.signer.ID, s.ID, likeID)
+	})
+}
+
+// inboundAnnounce records a boost by a remote actor that local accounts
+// follow, fetching the boosted status when we do not hold it yet.
+func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error {
+	announceID, objectURI := stringProp(st.raw, "id"), stringOf(st.raw["object"])
+	var original *storage.Status
+	var localFollowers []storage.ID
+	if err := in.store.View(func(tx *storage.Tx) error {
+		original, _ = tx.StatusByURI(objectURI)
+		_, local, err := in.followersAudience(tx, st.signer)
+		localFollowers = local
+		return err
+	}); err != nil {
+		return err
+	}
+	if original == nil && len(localFollowers) == 0 {
+		return nil // a boost of something nobody here follows or holds
+	}
+	if original == nil {
+		var err error
+		if original, err = in.fetchRemoteStatus(ctx, objectURI); err != nil {
+			return &BadRequestError{fmt.Sprintf("boosted status %s: %v", objectURI, err)}
+		}
+	}
+	if original.Visibility != storage.VisibilityPublic && original.Visibility != storage.VisibilityUnlisted {
+		return fmt.Errorf("%w: %s is not public and cannot be boosted", ErrForbidden, original.URI)
+	}
+	published := parseTime(stringProp(st.raw, "published"), in.now())
+	boost := &storage.Status{ID: storage.IDAt(published), URI: announceID, AccountID: st.signer.ID,
+		ReblogOfID: original.ID, Visibility: visibilityOf(stringsOf(st.raw["to"]), stringsOf(st.raw["cc"]), st.signer.FollowersURI),
+		To: stringsOf(st.raw["to"]), Cc: stringsOf(st.raw["cc"]), CreatedAt: published.UTC(), HomeOf: localFollowers}
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.StatusByURI(announceID); err == nil {
+			return nil
+		}
+		rec := *boost
+		return tx.CreateStatus(&rec)
+	})
+}
+
+// fetchRemoteStatus fetches a status from its own host and stores it
+// without adding it to any timeline.
+func (in *Instance) fetchRemoteStatus(ctx context.Context, uri string) (*storage.Status, error) {
+	doc, _, err := in.fetchObject(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	if !noteTypes[stringProp(doc, "type")] {
+		return nil, fmt.Errorf("%w: %s is a %s", ErrFetch, uri, stringProp(doc, "type"))
+	}
+	author, err := in.RemoteActor(ctx, stringProp(doc, "attributedTo"), false)
+	if err != nil {
+		return nil, err
+	}
+	if !sameHost(author.URI, stringProp(doc, "id")) {
+		return nil, fmt.Errorf("%w: %s is attributed to an actor on another host", ErrFetch, uri)
+	}
+	s, err := in.parseRemoteStatus(doc, author)
+	if err != nil {
+		return nil, err
+	}
+	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.StatusByURI(s.URI); err == nil {
+			return nil
+		}
+		rec := *s
+		if parent, err := tx.StatusByURI(rec.InReplyToURI); err == nil && rec.InReplyToURI != "" {
+			rec.InReplyToID, rec.InReplyToAccountID = parent.ID, parent.AccountID
+		}
+		return tx.CreateStatus(&rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var stored *storage.Status
+	err = in.store.View(func(tx *storage.Tx) error {
+		stored, err = tx.StatusByURI(s.URI)
+		return err
+	})
+	return stored, err
+}
+
+// inboundBlock records that a remote actor blocks a local account: follows
+// between them end.
+func (in *Instance) inboundBlock(ctx context.Context, st *inboxRequest) error {
+	blockID, objectURI := stringProp(st.raw, "id"), stringOf(st.raw["object"])
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		target, err := in.localTarget(tx, objectURI)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteFollow(st.signer.ID, target.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteFollow(target.ID, st.signer.ID); err != nil {
+			return err
+		}
+		return tx.PutBlock(st.signer.ID, target.ID, blockID)
+	})
+}
+
+// inboundUndoOther undoes a Like, Announce or Block of the signer.
+func (in *Instance) inboundUndoOther(ctx context.Context, st *inboxRequest, objectType string) error {
+	id := stringOf(st.raw["object"])
+	now := in.now()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		switch objectType {
+		case "Like":
+			account, status, err := tx.FavouriteByURI(id)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil
+			}
+			if err != nil || account != st.signer.ID {
+				return err
+			}
+			return tx.DeleteFavourite(account, status)
+		case "Announce":
+			boost, err := tx.StatusByURI(id)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil
+			}
+			if err != nil || boost.AccountID != st.signer.ID || boost.ReblogOfID == 0 {
+				return err
+			}
+			return tx.DeleteStatus(boost.ID, now)
+		case "Block":
+			blocker, blocked, err := tx.BlockByURI(id)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil
+			}
+			if err != nil || blocker != st.signer.ID {
+				return err
+			}
+			return tx.DeleteBlock(blocker, blocked)
+		}
+		return nil
+	})
+}
+
+// inboundUpdate applies an edit of a remote status (keeping the previous
+// version) or a refreshed actor profile.
+func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
+	object, ok := st.raw["object"].(map[string]any)
+	if !ok {
+		return &BadRequestError{"Update needs an embedded object"}
+	}
+	if !sameHost(stringProp(object, "id"), st.signer.URI) {
+		return fmt.Errorf("%w: %s cannot update an object on another host", ErrForbidden, st.signer.URI)
+	}
+	typ := stringProp(object, "type")
+	if actorTypes[typ] {
+		if stringProp(object, "id") != st.signer.URI {
+			return fmt.Errorf("%w: %s cannot update another actor", ErrForbidden, st.signer.URI)
+		}
+		a, err := parseActor(object, st.signer.Domain)
+		if err != nil {
+			return &BadRequestError{err.Error()}
+		}
+		_, err = in.saveRemoteActor(ctx, a)
+		return err
+	}
+	if !noteTypes[typ] {
+		return nil
+	}
+	if stringProp(object, "attributedTo") != st.signer.URI {
+		return fmt.Errorf("%w: %s cannot edit a note of someone else", ErrForbidden, st.signer.URI)
+	}
+	fresh, err := in.parseRemoteStatus(object, st.signer)
+	if err != nil {
+		return err
+	}
+	now := in.now()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		s, err := tx.StatusByURI(fresh.URI)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s.AccountID != st.signer.ID {
+			return fmt.Errorf("%w: %s does not own %s", ErrForbidden, st.signer.URI, s.URI)
+		}
+		if s.Content == fresh.Content && s.Summary == fresh.Summary && s.Sensitive == fresh.Sensitive {
+			return nil
+		}
+		edited := *s
+		edited.Edits = append(append([]storage.StatusEdit(nil), s.Edits...),
+			storage.StatusEdit{Content: s.Content, Summary: s.Summary, Sensitive: s.Sensitive, At: cmpTime(s.EditedAt, s.CreatedAt)})
+		edited.Content, edited.Summary, edited.Sensitive, edited.Tags = fresh.Content, fresh.Summary, fresh.Sensitive, fresh.Tags
+		edited.Attachments = fresh.Attachments
+		edited.EditedAt = cmpTime(fresh.EditedAt, now)
+		return tx.PutStatus(&edited)
+	})
+}

@@ -1,0 +1,484 @@
+package activitypub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// statusAndAuthor loads a status and its author.
+func (in *Instance) statusAndAuthor(id storage.ID) (*storage.Status, *storage.Account, error) {
+	var st *storage.Status
+	var author *storage.Account
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		if st, err = tx.Status(id); err != nil {
+			return err
+		}
+		author, err = tx.Account(st.AccountID)
+		return err
+	})
+	return st, author, err
+}
+
+// visibleTo reports whether account may interact with st: public and
+// unlisted statuses, or followers-only ones of an account it follows, or
+// ones that mention it.
+func visibleTo(tx *storage.Tx, st *storage.Status, account *storage.Account) bool {
+	switch {
+	case st.AccountID == account.ID, st.Visibility == storage.VisibilityPublic, st.Visibility == storage.VisibilityUnlisted:
+		return true
+	case containsStorageID(st.Mentions, account.ID):
+		return true
+	case st.Visibility == storage.VisibilityPrivate:
+		f, err := tx.Follow(account.ID, st.AccountID)
+		return err == nil && !f.Pending
+	}
+	return false
+}
+
+func containsStorageID(ids []storage.ID, id storage.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Favourite likes a status; a remote author is sent a Like.
+func (in *Instance) Favourite(ctx context.Context, account *storage.Account, statusID storage.ID) error {
+	st, author, err := in.statusAndAuthor(statusID)
+	if err != nil {
+		return err
+	}
+	likeID := in.newActivityID()
+	like := withContext(activity{"id": likeID, "type": "Like", "actor": account.URI, "object": st.URI})
+	return in.interact(ctx, account, st, author, like, func(tx *storage.Tx) error {
+		if _, err := tx.Favourite(account.ID, st.ID); err == nil {
+			return errAlreadyDone
+		}
+		return tx.PutFavourite(account.ID, st.ID, likeID)
+	})
+}
+
+// Unfavourite withdraws a like; a remote author is sent an Undo.
+func (in *Instance) Unfavourite(ctx context.Context, account *storage.Account, statusID storage.ID) error {
+	st, author, err := in.statusAndAuthor(statusID)
+	if err != nil {
+		return err
+	}
+	var likeID string
+	if err := in.store.View(func(tx *storage.Tx) error {
+		likeID, err = tx.Favourite(account.ID, st.ID)
+		return err
+	}); errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	undo := withContext(activity{"id": likeID + "#undo", "type": "Undo", "actor": account.URI,
+		"object": activity{"id": likeID, "type": "Like", "actor": account.URI, "object": st.URI}})
+	return in.interact(ctx, account, st, author, undo, func(tx *storage.Tx) error {
+		return tx.DeleteFavourite(account.ID, st.ID)
+	})
+}
+
+// errAlreadyDone aborts an interaction that changes nothing.
+var errAlreadyDone = errors.New("already done")
+
+// interact applies change and sends a to the status author's inbox when
+// the author is remote, in one transaction.
+func (in *Instance) interact(ctx context.Context, account *storage.Account, st *storage.Status, author *storage.Account, a activity, change func(*storage.Tx) error) error {
+	if !account.Local() {
+		return ErrForbidden
+	}
+	var body []byte
+	var bodyID storage.ID
+	var deliveries []storage.Delivery
+	if !author.Local() {
+		var err error
+		if body, err = marshal(a); err != nil {
+			return err
+		}
+		bodyID, deliveries = in.newDeliveries(stringOf(a["id"]), account.ID, []string{preferredInbox(author)})
+	}
+	err := in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if !visibleTo(tx, st, account) {
+			return &NotFoundError{"status " + st.ID.String()}
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+	if errors.Is(err, errAlreadyDone) {
+		return nil
+	}
+	return err
+}
+
+// Boost shares a public or unlisted status with the account's followers.
+func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusID storage.ID) (*storage.Status, error) {
+	st, author, err := in.statusAndAuthor(statusID)
+	if err != nil {
+		return nil, err
+	}
+	if st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted {
+		return nil, &InvalidError{"status", "cannot be boosted: it is not public"}
+	}
+	if st.ReblogOfID != 0 {
+		return nil, &InvalidError{"status", "is itself a boost"}
+	}
+	now := in.now().UTC()
+	id := in.store.NewID()
+	boost := &storage.Status{
+		ID: id, URI: in.ActorURI(account.Username) + "/statuses/" + id.String() + "/activity",
+		AccountID: account.ID, Local: true, ReblogOfID: st.ID, Visibility: storage.VisibilityPublic,
+		To: []string{asPublic}, Cc: []string{author.URI, account.FollowersURI}, CreatedAt: now,
+	}
+	announce := withContext(activity{"id": boost.URI, "type": "Announce", "actor": account.URI,
+		"published": now.Format(time.RFC3339), "to": boost.To, "cc": boost.Cc, "object": st.URI})
+	body, err := marshal(announce)
+	if err != nil {
+		return nil, err
+	}
+	var inboxes []string
+	var home []storage.ID
+	if err := in.store.View(func(tx *storage.Tx) error {
+		inboxes, home, err = in.followersAudience(tx, account)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !author.Local() && !containsString(inboxes, preferredInbox(author)) {
+		inboxes = append(inboxes, preferredInbox(author))
+	}
+	boost.HomeOf = dedupeIDs(append([]storage.ID{account.ID}, home...))
+	bodyID, deliveries := in.newDeliveries(boost.URI, account.ID, inboxes)
+	var result *storage.Status
+	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if existing, err := in.findBoost(tx, account.ID, st.ID); err == nil {
+			result = existing
+			return nil
+		}
+		rec := *boost
+		if err := tx.CreateStatus(&rec); err != nil {
+			return err
+		}
+		result = &rec
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+	return result, err
+}
+
+// findBoost finds account's boost of status among its recent statuses.
+func (in *Instance) findBoost(tx *storage.Tx, account, status storage.ID) (*storage.Status, error) {
+	var cursor storage.ID
+	for range 50 { // bounded: 50 pages of 40
+		page, err := tx.AccountStatuses(account, storage.Page{MaxID: cursor, Limit: 40})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page {
+			if s.ReblogOfID == status {
+				return s, nil
+			}
+			cursor = s.ID
+		}
+		if len(page) < 40 {
+			break
+		}
+	}
+	return nil, storage.ErrNotFound
+}
+
+// Unboost withdraws a boost; followers' instances are sent an Undo.
+func (in *Instance) Unboost(ctx context.Context, account *storage.Account, statusID storage.ID) error {
+	var boost *storage.Status
+	var inboxes []string
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		if boost, err = in.findBoost(tx, account.ID, statusID); err != nil {
+			return err
+		}
+		inboxes, _, err = in.followersAudience(tx, account)
+		if err != nil {
+			return err
+		}
+		if orig, err := tx.Status(statusID); err == nil {
+			if author, err := tx.Account(orig.AccountID); err == nil && !author.Local() && !containsString(inboxes, preferredInbox(author)) {
+				inboxes = append(inboxes, preferredInbox(author))
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	undo := withContext(activity{"id": boost.URI + "#undo", "type": "Undo", "actor": account.URI,
+		"to": []string{asPublic}, "object": activity{"id": boost.URI, "type": "Announce", "actor": account.URI}})
+	body, err := marshal(undo)
+	if err != nil {
+		return err
+	}
+	bodyID, deliveries := in.newDeliveries(boost.URI+"#undo", account.ID, inboxes)
+	now := in.now()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if err := tx.DeleteStatus(boost.ID, now); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// followersAudience returns the preferred inboxes of account's remote
+// followers and the IDs of its local followers.
+func (in *Instance) followersAudience(tx *storage.Tx, account *storage.Account) ([]string, []storage.ID, error) {
+	var inboxes []string
+	var local []storage.ID
+	err := tx.ForEachFollower(account.ID, func(f *storage.Follow) error {
+		if f.Pending {
+			return nil
+		}
+		a, err := tx.Account(f.FollowerID)
+		if err != nil {
+			return err
+		}
+		if a.Local() {
+			local = append(local, a.ID)
+		} else if inbox := preferredInbox(a); !containsString(inboxes, inbox) {
+			inboxes = append(inboxes, inbox)
+		}
+		return nil
+	})
+	return inboxes, local, err
+}
+
+// Block blocks target: follows both ways end, and a remote target is sent
+// a Block.
+func (in *Instance) Block(ctx context.Context, account, target *storage.Account) error {
+	if account.ID == target.ID {
+		return &InvalidError{"target", "cannot be yourself"}
+	}
+	blockID := in.newActivityID()
+	var body []byte
+	var bodyID storage.ID
+	var deliveries []storage.Delivery
+	if !target.Local() {
+		var err error
+		if body, err = marshal(withContext(activity{"id": blockID, "type": "Block", "actor": account.URI, "object": target.URI})); err != nil {
+			return err
+		}
+		bodyID, deliveries = in.newDeliveries(blockID, account.ID, []string{target.InboxURI})
+	}
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if blocked, err := tx.Blocks(account.ID, target.ID); err != nil || blocked {
+			return err
+		}
+		if err := tx.DeleteFollow(account.ID, target.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteFollow(target.ID, account.ID); err != nil {
+			return err
+		}
+		if err := tx.PutBlock(account.ID, target.ID, blockID); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+}
+
+// Unblock lifts a block; a remote target is sent an Undo.
+func (in *Instance) Unblock(ctx context.Context, account, target *storage.Account) error {
+	var blockID string
+	if err := in.store.View(func(tx *storage.Tx) error {
+		blocked, err := tx.Blocks(account.ID, target.ID)
+		if err != nil || !blocked {
+			return err
+		}
+		blockID, _, err = tx.BlockByURIOf(account.ID, target.ID)
+		return err
+	}); err != nil {
+		return err
+	}
+	if blockID == "" {
+		return nil
+	}
+	var body []byte
+	var bodyID storage.ID
+	var deliveries []storage.Delivery
+	if !target.Local() {
+		var err error
+		undo := withContext(activity{"id": blockID + "#undo", "type": "Undo", "actor": account.URI,
+			"object": activity{"id": blockID, "type": "Block", "actor": account.URI, "object": target.URI}})
+		if body, err = marshal(undo); err != nil {
+			return err
+		}
+		bodyID, deliveries = in.newDeliveries(blockID+"#undo", account.ID, []string{target.InboxURI})
+	}
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		if err := tx.DeleteBlock(account.ID, target.ID); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+}
+
+// EditStatus changes a local status's text, content warning or
+// sensitivity, keeps the previous version, and sends an Update to its
+// audience.
+func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id storage.ID, d Draft) (*storage.Status, error) {
+	st, _, err := in.statusAndAuthor(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.AccountID != author.ID || st.ReblogOfID != 0 {
+		return nil, ErrForbidden
+	}
+	text := d.Text
+	if text == "" {
+		return nil, &InvalidError{"text", "can't be blank"}
+	}
+	var mentioned []*storage.Account
+	var inboxes []string
+	if err := in.store.View(func(tx *storage.Tx) error {
+		if mentioned, err = mentionedAccounts(tx, st); err != nil {
+			return err
+		}
+		inboxes, err = in.audienceInboxes(tx, author, st)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	profiles := map[string]string{}
+	for _, m := range mentioned {
+		key := m.Username
+		if !m.Local() {
+			key += "@" + m.Domain
+		}
+		profiles[strings.ToLower(key)] = cmpOr(m.URL, m.URI)
+	}
+	now := in.now().UTC()
+	edited := *st
+	edited.Edits = append(append([]storage.StatusEdit(nil), st.Edits...),
+		storage.StatusEdit{Content: st.Content, Summary: st.Summary, Sensitive: st.Sensitive, At: cmpTime(st.EditedAt, st.CreatedAt)})
+	edited.Text, edited.Content = text, renderText(text, profiles, in.tagURL)
+	edited.Summary, edited.Sensitive = d.SpoilerText, d.Sensitive || d.SpoilerText != ""
+	edited.Tags, edited.EditedAt = findHashtags(text), now
+	note := in.noteObject(author, &edited, mentioned)
+	update := activity{"@context": actorContext, "id": st.URI + "#updates/" + fmt.Sprint(now.Unix()), "type": "Update",
+		"actor": author.URI, "published": now.Format(time.RFC3339), "to": nonNil(st.To), "cc": nonNil(st.Cc), "object": note}
+	body, err := marshal(update)
+	if err != nil {
+		return nil, err
+	}
+	bodyID, deliveries := in.newDeliveries(stringOf(update["id"]), author.ID, inboxes)
+	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
+		rec := edited
+		if err := tx.PutStatus(&rec); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &edited, nil
+}
+
+func cmpTime(a, b time.Time) time.Time {
+	if !a.IsZero() {
+		return a
+	}
+	return b
+}
+
+// Profile is what UpdateProfile may change.
+type Profile struct {
+	DisplayName  *string
+	Note         *string // plain text
+	Locked       *bool
+	Discoverable *bool
+}
+
+// UpdateProfile changes a local account's profile and sends an Update of
+// the actor to every instance that follows it.
+func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account, p Profile) (*storage.Account, error) {
+	updated := *account
+	if p.DisplayName != nil {
+		if n := len([]rune(*p.DisplayName)); n > 30 {
+			return nil, &InvalidError{"display_name", "is longer than 30 characters"}
+		}
+		updated.DisplayName = *p.DisplayName
+	}
+	if p.Note != nil {
+		if n := len([]rune(*p.Note)); n > 500 {
+			return nil, &InvalidError{"note", "is longer than 500 characters"}
+		}
+		updated.Note = renderText(*p.Note, nil, in.tagURL)
+	}
+	if p.Locked != nil {
+		updated.Locked = *p.Locked
+	}
+	if p.Discoverable != nil {
+		updated.Discoverable = *p.Discoverable
+	}
+	updated.UpdatedAt = in.now().UTC()
+	actorJSON, err := in.ActorJSON(&updated)
+	if err != nil {
+		return nil, err
+	}
+	var actorDoc map[string]any
+	if err := json.Unmarshal(actorJSON, &actorDoc); err != nil {
+		return nil, err
+	}
+	delete(actorDoc, "@context")
+	update := activity{"@context": actorContext, "id": account.URI + "#updates/" + fmt.Sprint(updated.UpdatedAt.UnixNano()),
+		"type": "Update", "actor": account.URI, "to": []string{asPublic}, "object": actorDoc}
+	body, err := marshal(update)
+	if err != nil {
+		return nil, err
+	}
+	var inboxes []string
+	if err := in.store.View(func(tx *storage.Tx) error {
+		inboxes, _, err = in.followersAudience(tx, account)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	bodyID, deliveries := in.newDeliveries(stringOf(update["id"]), account.ID, inboxes)
+	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
+		current, err := tx.Account(account.ID)
+		if err != nil {
+			return err
+		}
+		rec := updated
+		rec.FollowersCount, rec.FollowingCount, rec.StatusesCount = current.FollowersCount, current.FollowingCount, current.StatusesCount
+		if err := tx.PutAccount(&rec); err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &updated, nil
+}

@@ -2,10 +2,14 @@ package activitypub
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/rhizome-fed/rhizome/storage"
 )
 
 // TestPeerFixtures_actors parses actor documents as Mastodon, GoToSocial,
@@ -56,6 +60,69 @@ func TestPeerFixtures_actors(t *testing.T) {
 			// The document came from its own host only: from any other it is refused.
 			if _, err := parseActor(doc, "elsewhere.test"); err == nil {
 				t.Error("accepted from another host")
+			}
+		})
+	}
+}
+
+// TestPeerFixtures_notes parses Create{Note} documents as the four peers
+// publish them into status records: content (from contentMap when content
+// is missing), content warning, sensitivity, visibility from addressing,
+// reply target, hashtags and attachments.
+func TestPeerFixtures_notes(t *testing.T) {
+	tests := []struct {
+		file        string
+		contentHas  string
+		summary     string
+		sensitive   bool
+		visibility  string
+		inReplyTo   string
+		tags        []string
+		attachments int
+		language    string
+	}{
+		{"mastodon/create-note.json", "</a></span>", "cw", true, "public", "", nil, 0, ""},
+		{"mastodon/create-note-hashtag.json", "</a></span>", "cw", true, "public", "", []string{"moo"}, 0, ""},
+		{"mastodon/create-note-contentmap-only.json", "<p>", "cw", true, "public", "", nil, 0, "en"},
+		{"mastodon/create-note-reply.json", "retiolus", "", false, "unlisted", "https://mamot.fr/users/retiolus/statuses/107224244380204526", nil, 0, "en"},
+		{"mastodon/create-question.json", "<li>", "", false, "public", "", nil, 0, "en"},
+		{"gotosocial/create-note.json", "hello everyone!", "introduction post", true, "public", "", nil, 0, "en"},
+		{"gotosocial/note-emoji-hashtag-attachment.json", "hello world!", "", false, "public", "", []string{"welcome"}, 1, "en"},
+		{"akkoma/create-note.json", "mention", "", false, "public", "https://mk.absturztau.be/notes/93e7nm8wqg", nil, 0, ""},
+		{"akkoma/note-unlisted.json", "mention", "", false, "unlisted", "https://enterprise.lemmy.ml/post/55143", nil, 0, ""},
+		{"misskey/create-note.json", "meow", "", false, "public", "", nil, 0, ""},
+	}
+	in := newTestInstance(t)
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "peers", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			object := doc
+			if o, ok := doc["object"].(map[string]any); ok {
+				object = o
+			}
+			attributed := stringProp(object, "attributedTo")
+			author := &storage.Account{ID: 1, URI: attributed, FollowersURI: attributed + "/followers"}
+			s, err := in.parseRemoteStatus(object, author)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(s.Content, tt.contentHas) || strings.Contains(s.Content, "<script") {
+				t.Errorf("content %q lacks %q", s.Content, tt.contentHas)
+			}
+			got := fmt.Sprint(s.URI, s.Summary, s.Sensitive, s.Visibility, s.InReplyToURI, s.Tags, len(s.Attachments), s.Language)
+			want := fmt.Sprint(stringProp(object, "id"), tt.summary, tt.sensitive, tt.visibility, tt.inReplyTo, tt.tags, tt.attachments, tt.language)
+			if got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			if s.CreatedAt.IsZero() || s.ID == 0 {
+				t.Errorf("no id or time: %+v", s)
 			}
 		})
 	}

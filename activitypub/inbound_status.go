@@ -36,20 +36,27 @@ func stringsOf(v any) []string {
 	return nil
 }
 
-// contentOf reads content, falling back to the first contentMap entry,
-// which some servers send alone.
+// contentOf reads content, falling back to contentMap, which some servers
+// send alone. The language is the contentMap key whose text is content,
+// or its only key.
 func contentOf(m map[string]any) (content, language string) {
 	content, _ = m["content"].(string)
-	if cm, ok := m["contentMap"].(map[string]any); ok {
-		for lang, v := range cm {
-			if s, ok := v.(string); ok {
-				if content == "" || s == content {
-					return cmpOr(content, s), lang
-				}
-			}
+	cm, _ := m["contentMap"].(map[string]any)
+	for lang, v := range cm {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		switch {
+		case content == "":
+			return s, lang
+		case s == content:
+			return content, lang
+		case len(cm) == 1:
+			language = lang
 		}
 	}
-	return content, ""
+	return content, language
 }
 
 // trustedObject returns the object of an activity from sender as a map: an

@@ -215,7 +215,7 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in.attemptDelivery(context.WithoutCancel(ctx), job)
+			in.attemptDelivery(ctx, job)
 			d.mu.Lock()
 			delete(d.inFlight, job.ID)
 			d.hosts[host]--
@@ -261,6 +261,12 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 	log := in.log.With("inbox", job.Inbox, "activity", job.Activity, "attempt", job.Attempt+1)
 	start := in.now()
 	status, retryHeader, postErr := in.post(ctx, job)
+	if ctx.Err() != nil {
+		// Shutting down: the attempt was cut short, not refused. The job
+		// stays due and is sent again on the next start.
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
 	outcome := deliveryRetry
 	if postErr == nil {
 		outcome = classifyDelivery(status)

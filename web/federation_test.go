@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,6 +203,12 @@ func TestFederation_follows(t *testing.T) {
 	}
 	if got := a.accountByURI(alice.URI).FollowingCount; got != 1 {
 		t.Fatalf("alice's following on a: %d", got)
+	}
+	// The Follow's id resolves on a, as peers may check.
+	followURI := a.follow(alice.URI, bob.URI).URI
+	if resp, body := getVia(t, n, followURI, "application/activity+json"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(string(body), `"type":"Follow"`) {
+		t.Fatalf("GET %s: %d %s", followURI, resp.StatusCode, body)
 	}
 
 	// alice follows carol (locked): a request until carol accepts.
@@ -417,4 +424,69 @@ func privateKeyOf(t *testing.T, nd *node, a *storage.Account) crypto.PrivateKey 
 		t.Fatal(err)
 	}
 	return key
+}
+
+// TestFederation_deadHostDoesNotDelayLiveOne: a follower's host that
+// accepts connections and never answers holds its own deliveries, not
+// those to other hosts.
+func TestFederation_deadHostDoesNotDelayLiveOne(t *testing.T) {
+	n := newNetwork()
+	a := n.start(t, "a.test", t.TempDir())
+	b := n.start(t, "b.test", t.TempDir())
+	alice := a.account("alice", false)
+	bob := b.account("bob", false)
+	b.followAndWait(bob, "alice@a.test", alice.URI)
+
+	// d.test accepts connections and never answers.
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	n.mu.Lock()
+	n.addrs["d.test"] = hang.Addr().String()
+	n.mu.Unlock()
+	// Several followers on d.test, each with its own inbox, so the dead
+	// host has more deliveries than the per-host limit.
+	if err := a.srv.Store().Update(t.Context(), func(tx *storage.Tx) error {
+		for i := range 5 {
+			id := a.srv.Store().NewID()
+			uri := fmt.Sprintf("http://d.test/users/d%d", i)
+			if err := tx.CreateAccount(&storage.Account{ID: id, URI: uri, Username: fmt.Sprintf("d%d", i), Domain: "d.test",
+				ActorType: "Person", InboxURI: uri + "/inbox", CreatedAt: time.Now(), FetchedAt: time.Now()}); err != nil {
+				return err
+			}
+			if err := tx.PutFollow(&storage.Follow{FollowerID: id, FollowedID: alice.ID, URI: uri + "#follow", CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	post := a.post(alice, activitypub.Draft{Text: "are you there?"})
+	eventually(t, "b to receive the post while d.test hangs", func() bool { return b.statusByURI(post.URI) != nil })
+	if pendingDeliveries(a) < 5 {
+		t.Fatalf("%d deliveries pending; the 5 to d.test cannot have succeeded", pendingDeliveries(a))
+	}
 }

@@ -30,6 +30,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	r.HandleFunc("/users/{username}/collections/featured", h.collection(activitypub.Featured)).Methods(get...)
 	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}", h.status).Methods(get...)
 	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}/activity", h.statusActivity).Methods(get...)
+	r.HandleFunc("/activities/{id:[0-9]+}", h.activity).Methods(get...)
 	r.HandleFunc(activitypub.PathSharedInbox, h.sharedInbox).Methods(http.MethodPost)
 	r.HandleFunc(activitypub.PathInstance+"/inbox", h.sharedInbox).Methods(http.MethodPost)
 	r.HandleFunc("/users/{username}/inbox", h.personalInbox).Methods(http.MethodPost)
@@ -67,6 +68,10 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
+	if st.ReblogOfID != 0 {
+		respond.Error(w, r, h.log, &activitypub.NotFoundError{What: "note " + st.ID.String()})
+		return
+	}
 	switch respond.Negotiate(r) {
 	case respond.HTML:
 		http.Redirect(w, r, st.URL, http.StatusFound)
@@ -90,7 +95,22 @@ func (h *handler) statusActivity(w http.ResponseWriter, r *http.Request) {
 		notAcceptable(w)
 		return
 	}
+	if st.ReblogOfID != 0 {
+		h.writeDocument(w, r, func() ([]byte, error) { return h.in.AnnounceJSON(st) })
+		return
+	}
 	h.writeDocument(w, r, func() ([]byte, error) { return h.in.CreateJSON(st) })
+}
+
+// activity serves a local activity by id: follows and likes.
+func (h *handler) activity(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
+	if respond.Negotiate(r) == respond.Unacceptable {
+		notAcceptable(w)
+		return
+	}
+	uri := h.in.BaseURL() + "/activities/" + mux.Vars(r)["id"]
+	h.writeDocument(w, r, func() ([]byte, error) { return h.in.ActivityJSON(uri) })
 }
 
 // sharedInbox serves POST /inbox (and the instance actor's inbox): one

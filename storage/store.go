@@ -17,6 +17,10 @@ type Options struct {
 	LockTimeout time.Duration
 	// Now is the clock used for IDs. Nil means time.Now.
 	Now func() time.Time
+	// BatchDelay is how long Batch waits for other writers to join a
+	// group commit. Zero means 2 ms: about one fsync here, so a lone
+	// writer waits little and concurrent ones still share commits.
+	BatchDelay time.Duration
 
 	// migrations replaces the schema history in tests.
 	migrations []migration
@@ -49,6 +53,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if opts.BatchDelay == 0 {
+		opts.BatchDelay = 2 * time.Millisecond
+	}
+	// Set once, before any use; never changed afterwards.
+	db.MaxBatchDelay = opts.BatchDelay
 	s := &Store{db: db, migrations: opts.migrations}
 	s.ids.now = opts.Now
 	if err := s.migrate(); err != nil {

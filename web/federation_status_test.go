@@ -30,7 +30,7 @@ func (nd *node) home(account *storage.Account) []string {
 		if err != nil {
 			return err
 		}
-		sts, err := tx.HomeTimeline(local.ID, storage.Page{Limit: 100})
+		sts, err := tx.HomeTimeline(local.ID, storage.Page{Limit: 1 << 20})
 		for _, s := range sts {
 			uris = append(uris, s.URI)
 		}
@@ -158,7 +158,7 @@ func TestFederation_statuses(t *testing.T) {
 	}
 }
 
-func getVia(t *testing.T, n *network, url, accept string) (*http.Response, []byte) {
+func getVia(t testing.TB, n *network, url, accept string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {

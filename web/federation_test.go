@@ -44,7 +44,7 @@ func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, err
 
 // node is one whole instance serving on the test network.
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	dir    string
 	net    *network
@@ -56,7 +56,7 @@ type node struct {
 func newNetwork() *network { return &network{addrs: map[string]string{}} }
 
 // start runs an instance named name (its data in dir) until stop.
-func (n *network) start(t *testing.T, name, dir string) *node {
+func (n *network) start(t testing.TB, name, dir string) *node {
 	t.Helper()
 	logs := newSignalHandler()
 	srv, err := New(t.Context(), Options{
@@ -160,7 +160,7 @@ func (nd *node) accountByURI(uri string) *storage.Account {
 
 // eventually waits until cond holds. The deadline only guards against a
 // hang; it asserts nothing about speed.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -402,14 +402,14 @@ func TestInbox_refusesBadRequests(t *testing.T) {
 	}
 }
 
-func signOrFail(t *testing.T, r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) {
+func signOrFail(t testing.TB, r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) {
 	t.Helper()
 	if err := activitypub.SignRequest(r, body, keyID, key, now); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func privateKeyOf(t *testing.T, nd *node, a *storage.Account) crypto.PrivateKey {
+func privateKeyOf(t testing.TB, nd *node, a *storage.Account) crypto.PrivateKey {
 	t.Helper()
 	var pemKey string
 	if err := nd.srv.Store().View(func(tx *storage.Tx) error {

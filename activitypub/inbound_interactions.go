@@ -65,46 +65,119 @@ func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error
 	})
 }
 
-// fetchRemoteStatus fetches a status from its own host and stores it
-// without adding it to any timeline.
-func (in *Instance) fetchRemoteStatus(ctx context.Context, uri string) (*storage.Status, error) {
+// maxAncestors bounds how many missing ancestors of a reply are fetched.
+const maxAncestors = 8
+
+// fetchedNote is a remote status fetched from its own host.
+type fetchedNote struct {
+	doc    map[string]any
+	author *storage.Account
+}
+
+// fetchNote fetches a status from its own host, with its author.
+func (in *Instance) fetchNote(ctx context.Context, uri string) (fetchedNote, error) {
 	doc, _, err := in.fetchObject(ctx, uri)
 	if err != nil {
-		return nil, err
+		return fetchedNote{}, err
 	}
 	if !noteTypes[stringProp(doc, "type")] {
-		return nil, fmt.Errorf("%w: %s is a %s", ErrFetch, uri, stringProp(doc, "type"))
+		return fetchedNote{}, fmt.Errorf("%w: %s is a %s", ErrFetch, uri, stringProp(doc, "type"))
 	}
 	author, err := in.RemoteActor(ctx, stringProp(doc, "attributedTo"), false)
 	if err != nil {
-		return nil, err
+		return fetchedNote{}, err
 	}
 	if !sameHost(author.URI, stringProp(doc, "id")) {
-		return nil, fmt.Errorf("%w: %s is attributed to an actor on another host", ErrFetch, uri)
+		return fetchedNote{}, fmt.Errorf("%w: %s is attributed to an actor on another host", ErrFetch, uri)
 	}
-	s, err := in.parseRemoteStatus(doc, author)
+	return fetchedNote{doc, author}, nil
+}
+
+// storeFetched stores fetched statuses, oldest first, without adding them
+// to any timeline, each linked to its parent when that is held.
+func (in *Instance) storeFetched(ctx context.Context, notes []fetchedNote) error {
+	var parsed []*storage.Status
+	for _, n := range notes {
+		s, err := in.parseRemoteStatus(n.doc, n.author)
+		if err != nil {
+			return err
+		}
+		parsed = append(parsed, s)
+	}
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		for _, s := range parsed {
+			if _, err := tx.StatusByURI(s.URI); err == nil {
+				continue
+			}
+			if gone, err := tx.Deleted(s.URI); err != nil || gone {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			rec := *s
+			if parent, err := tx.StatusByURI(rec.InReplyToURI); err == nil && rec.InReplyToURI != "" {
+				rec.InReplyToID, rec.InReplyToAccountID = parent.ID, parent.AccountID
+			}
+			if err := tx.CreateStatus(&rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// fetchRemoteStatus fetches a status from its own host and stores it
+// without adding it to any timeline.
+func (in *Instance) fetchRemoteStatus(ctx context.Context, uri string) (*storage.Status, error) {
+	n, err := in.fetchNote(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
-	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
-		if _, err := tx.StatusByURI(s.URI); err == nil {
-			return nil
-		}
-		rec := *s
-		if parent, err := tx.StatusByURI(rec.InReplyToURI); err == nil && rec.InReplyToURI != "" {
-			rec.InReplyToID, rec.InReplyToAccountID = parent.ID, parent.AccountID
-		}
-		return tx.CreateStatus(&rec)
-	})
-	if err != nil {
+	if err := in.storeFetched(ctx, []fetchedNote{n}); err != nil {
 		return nil, err
 	}
 	var stored *storage.Status
 	err = in.store.View(func(tx *storage.Tx) error {
-		stored, err = tx.StatusByURI(s.URI)
+		stored, err = tx.StatusByURI(stringProp(n.doc, "id"))
 		return err
 	})
 	return stored, err
+}
+
+// fetchAncestors fetches the missing ancestors of a reply, up to
+// maxAncestors of them, and stores them oldest first so each links to its
+// parent. Failures end the walk; the thread is then shorter, not wrong.
+func (in *Instance) fetchAncestors(ctx context.Context, uri string) {
+	var chain []fetchedNote
+	seen := map[string]bool{}
+	for len(chain) < maxAncestors && uri != "" && !seen[uri] {
+		seen[uri] = true
+		known := false
+		_ = in.store.View(func(tx *storage.Tx) error {
+			_, err := tx.StatusByURI(uri)
+			known = err == nil
+			return nil
+		})
+		if known || sameHost(uri, in.BaseURL()) {
+			break
+		}
+		n, err := in.fetchNote(ctx, uri)
+		if err != nil {
+			in.log.DebugContext(ctx, "ancestor not fetched", "status", uri, "err", err)
+			break
+		}
+		chain = append(chain, n)
+		uri = stringProp(n.doc, "inReplyTo")
+	}
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	if len(chain) > 0 {
+		if err := in.storeFetched(ctx, chain); err != nil {
+			in.log.WarnContext(ctx, "storing fetched ancestors failed", "err", err)
+		}
+	}
 }
 
 // inboundBlock records that a remote actor blocks a local account: follows

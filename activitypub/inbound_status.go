@@ -101,7 +101,32 @@ func (in *Instance) inboundCreate(ctx context.Context, st *inboxRequest) error {
 	if err != nil {
 		return err
 	}
+	if s.InReplyToURI != "" && in.concerns(s, st.signer, object) {
+		in.fetchAncestors(ctx, s.InReplyToURI)
+	}
 	return in.storeRemoteStatus(ctx, s, st.signer, object)
+}
+
+// concerns reports, before any fetching, whether a remote status will be
+// kept: its author has local followers or it mentions a local account.
+func (in *Instance) concerns(s *storage.Status, author *storage.Account, object map[string]any) bool {
+	keep := false
+	_ = in.store.View(func(tx *storage.Tx) error {
+		_, local, err := in.followersAudience(tx, author)
+		if err != nil {
+			return err
+		}
+		keep = len(local) > 0
+		for _, t := range asList(object["tag"]) {
+			if m, ok := t.(map[string]any); ok && stringProp(m, "type") == "Mention" {
+				if a, err := tx.AccountByURI(stringProp(m, "href")); err == nil && a.Local() {
+					keep = true
+				}
+			}
+		}
+		return nil
+	})
+	return keep
 }
 
 // parseRemoteStatus turns a Note (or Question, Article, Page) into a

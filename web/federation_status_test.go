@@ -104,6 +104,14 @@ func TestFederation_statuses(t *testing.T) {
 	}
 	eventually(t, "c to receive bob's reply (carol follows bob)", func() bool { return c.statusByURI(reply.URI) != nil })
 	replyOnC := c.statusByURI(reply.URI)
+	// c had never seen alice's post: it fetched it as the reply's ancestor.
+	helloOnC := c.statusByURI(hello.URI)
+	if helloOnC == nil || replyOnC.InReplyToID != helloOnC.ID {
+		t.Fatalf("c did not fetch and link the missing ancestor: %+v / %+v", helloOnC, replyOnC)
+	}
+	if containsURI(c.home(carol), hello.URI) {
+		t.Fatal("a fetched ancestor landed in a home timeline")
+	}
 	second := c.post(carol, activitypub.Draft{Text: "@bob@b.test @alice@a.test me too", InReplyTo: replyOnC.ID})
 	eventually(t, "a to receive carol's reply (she mentions alice)", func() bool { return a.statusByURI(second.URI) != nil })
 	eventually(t, "b to receive carol's reply", func() bool { return b.statusByURI(second.URI) != nil })

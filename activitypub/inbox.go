@@ -238,3 +238,27 @@ func (in *Instance) knowsActor(uri string) bool {
 	})
 	return err == nil
 }
+
+// VerifyRequest checks the HTTP signature of a request without a body (a
+// signed GET): headers signed, Date window, the key fetched and cached,
+// refetched once on failure. It returns the signer.
+func (in *Instance) VerifyRequest(ctx context.Context, r *http.Request) (*storage.Account, error) {
+	params, err := parseSignature(r, nil, in.now())
+	if err != nil {
+		return nil, err
+	}
+	pub, signer, err := in.publicKey(ctx, params.KeyID, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %s: %w", ErrSignature, params.KeyID, err)
+	}
+	if verifySignature(r, params, pub) == nil {
+		return signer, nil
+	}
+	if pub, signer, err = in.publicKey(ctx, params.KeyID, true); err != nil {
+		return nil, fmt.Errorf("%w: key %s: %w", ErrSignature, params.KeyID, err)
+	}
+	if err := verifySignature(r, params, pub); err != nil {
+		return nil, err
+	}
+	return signer, nil
+}

@@ -56,13 +56,17 @@ type node struct {
 func newNetwork() *network { return &network{addrs: map[string]string{}} }
 
 // start runs an instance named name (its data in dir) until stop.
-func (n *network) start(t testing.TB, name, dir string) *node {
+func (n *network) start(t testing.TB, name, dir string, configure ...func(*Options)) *node {
 	t.Helper()
 	logs := newSignalHandler()
-	srv, err := New(t.Context(), Options{
+	opts := Options{
 		Domain: name, Protocol: "http", DataDir: dir, Logger: slog.New(logs),
 		AllowPrivateAddresses: true, Dial: n.dial, DeliveryRetryBase: 20 * time.Millisecond,
-	})
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	srv, err := New(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,4 +493,36 @@ func TestFederation_deadHostDoesNotDelayLiveOne(t *testing.T) {
 	if pendingDeliveries(a) < 5 {
 		t.Fatalf("%d deliveries pending; the 5 to d.test cannot have succeeded", pendingDeliveries(a))
 	}
+}
+
+// TestFederation_authorizedFetch: with authorized fetch on, unsigned GETs
+// of actors and collections are refused, the instance actor and WebFinger
+// stay open, and a peer's signed fetches and deliveries still work.
+func TestFederation_authorizedFetch(t *testing.T) {
+	n := newNetwork()
+	a := n.start(t, "a.test", t.TempDir(), func(o *Options) { o.AuthorizedFetch = true })
+	b := n.start(t, "b.test", t.TempDir())
+	alice := a.account("alice", false)
+	bob := b.account("bob", false)
+	for _, tt := range []struct {
+		url    string
+		status int
+	}{
+		{"http://a.test/users/alice", http.StatusUnauthorized},
+		{"http://a.test/users/alice/outbox", http.StatusUnauthorized},
+		{"http://a.test/users/alice/followers?page=true", http.StatusUnauthorized},
+		{"http://a.test/actor", http.StatusOK},
+		{"http://a.test/.well-known/webfinger?resource=acct:alice@a.test", http.StatusOK},
+	} {
+		if resp, body := getVia(t, n, tt.url, "application/activity+json"); resp.StatusCode != tt.status {
+			t.Errorf("unsigned GET %s: %d, want %d: %s", tt.url, resp.StatusCode, tt.status, body)
+		}
+	}
+	// b signs its fetches with its instance actor, which a can verify.
+	if got := b.resolve("alice@a.test"); got.URI != alice.URI {
+		t.Fatalf("resolved %s", got.URI)
+	}
+	b.followAndWait(bob, "alice@a.test", alice.URI)
+	post := a.post(alice, activitypub.Draft{Text: "signed fetches only"})
+	eventually(t, "b to receive the post", func() bool { return b.statusByURI(post.URI) != nil })
 }

@@ -54,6 +54,9 @@ type Options struct {
 	DeliveryMaxAge time.Duration
 	// DeliveryRetryBase is the first retry wait. Zero means 30 seconds.
 	DeliveryRetryBase time.Duration
+	// AuthorizedFetch requires signed GETs for ActivityPub documents other
+	// than the instance actor.
+	AuthorizedFetch bool
 }
 
 // Server is an assembled Rhizome instance ready to serve HTTP.
@@ -120,7 +123,7 @@ func (s *Server) routes() http.Handler {
 		Name: "rhizome", Version: s.opts.Version,
 		Repository: "https://github.com/rhizome-fed/rhizome", Homepage: "https://github.com/rhizome-fed/rhizome",
 	}, s.log)
-	federation.Mount(r, s.in, s.store, s.log)
+	federation.Mount(r, s.in, s.store, s.log, federation.Options{AuthorizedFetch: s.opts.AuthorizedFetch})
 	pages.Mount(r, s.in, s.store, s.log)
 	// Middleware wraps the router itself, not r.Use, so that 404s and 405s
 	// are logged and size-limited too.

@@ -27,6 +27,7 @@ type Config struct {
 
 // FederationConfig is the [federation] table.
 type FederationConfig struct {
+	AuthorizedFetch       bool   `toml:"authorized_fetch"`
 	AllowPrivateAddresses bool   `toml:"allow_private_addresses"`
 	DeliveryMaxAge        string `toml:"delivery_max_age"`
 }

@@ -60,6 +60,7 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 		Logger:       log,
 
 		AllowPrivateAddresses: c.Federation.AllowPrivateAddresses,
+		AuthorizedFetch:       c.Federation.AuthorizedFetch,
 		DeliveryMaxAge:        c.Federation.deliveryMaxAge(),
 	})
 	if err != nil {

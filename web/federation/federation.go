@@ -12,14 +12,23 @@ import (
 )
 
 type handler struct {
-	in    *activitypub.Instance
-	store *storage.Store
-	log   *slog.Logger
+	in              *activitypub.Instance
+	store           *storage.Store
+	log             *slog.Logger
+	authorizedFetch bool
+}
+
+// Options configures the federation routes.
+type Options struct {
+	// AuthorizedFetch makes ActivityPub GETs of actors, statuses,
+	// activities and collections require a valid HTTP signature. The
+	// instance actor stays open, so peers can always verify us.
+	AuthorizedFetch bool
 }
 
 // Mount adds the actor and collection routes to r.
-func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger) {
-	h := &handler{in: in, store: store, log: log}
+func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger, opts Options) {
+	h := &handler{in: in, store: store, log: log, authorizedFetch: opts.AuthorizedFetch}
 	get := []string{http.MethodGet, http.MethodHead}
 	r.HandleFunc(activitypub.PathInstance, h.instanceActor).Methods(get...)
 	r.HandleFunc(activitypub.PathInstance+"/outbox", h.instanceOutbox).Methods(get...)
@@ -133,8 +142,8 @@ func (h *handler) personalInbox(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// inboxError answers a refused inbox POST; refusals are a peer's doing,
-// so they are logged as warnings, not errors.
+// inboxError answers a refused inbox POST or signed GET; refusals are a
+// peer's doing, so they are logged as warnings, not errors.
 func (h *handler) inboxError(w http.ResponseWriter, r *http.Request, err error) {
 	if code := respond.Status(err); code < 500 {
 		h.log.WarnContext(r.Context(), "inbox POST refused", "status", code, "err", err, "remote", r.RemoteAddr)
@@ -178,7 +187,7 @@ func (h *handler) instanceActor(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	h.writeDocument(w, r, func() ([]byte, error) { return h.in.ActorJSON(a) })
+	h.writeOpenDocument(w, r, func() ([]byte, error) { return h.in.ActorJSON(a) })
 }
 
 func (h *handler) instanceOutbox(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +238,22 @@ func (h *handler) serveCollection(w http.ResponseWriter, r *http.Request, a *sto
 	h.writeDocument(w, r, func() ([]byte, error) { return h.in.CollectionJSON(a, kind, page) })
 }
 
+// writeDocument renders and writes an ActivityPub document. Under
+// authorized fetch the request must be signed; the instance actor's
+// routes call writeOpenDocument instead.
 func (h *handler) writeDocument(w http.ResponseWriter, r *http.Request, render func() ([]byte, error)) {
+	if h.authorizedFetch {
+		if _, err := h.in.VerifyRequest(r.Context(), r); err != nil {
+			w.Header().Set("WWW-Authenticate", `Signature realm="`+h.in.Domain()+`",headers="(request-target) host date"`)
+			h.inboxError(w, r, err)
+			return
+		}
+	}
+	h.writeOpenDocument(w, r, render)
+}
+
+// writeOpenDocument writes a document that needs no signature.
+func (h *handler) writeOpenDocument(w http.ResponseWriter, r *http.Request, render func() ([]byte, error)) {
 	body, err := render()
 	if err != nil {
 		respond.Error(w, r, h.log, err)

@@ -609,3 +609,47 @@ func TestNew_refusesSecondServerOnSameData(t *testing.T) {
 		t.Fatal("New without DataDir succeeded")
 	}
 }
+
+func TestStatusPages(t *testing.T) {
+	ts := newTestServer(t)
+	la := ts.createAccount(t, "alice")
+	public, err := ts.Instance().PostStatus(t.Context(), la.Account, activitypub.Draft{Text: "Hello <world> #greetings"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := ts.Instance().PostStatus(t.Context(), la.Account, activitypub.Draft{Text: "secret", Visibility: storage.VisibilityPrivate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "/@alice/" + public.ID.String()
+	note := "/users/alice/statuses/" + public.ID.String()
+	tests := []struct {
+		name, path, accept string
+		status             int
+		location, has      string
+	}{
+		{"page", page, "text/html", 200, "", "Hello &lt;world&gt;"},
+		{"page for a peer", page, acceptAP, 302, note, ""},
+		{"note for a browser", note, "text/html", 302, page, ""},
+		{"note", note, acceptAP, 200, "", `"type":"Note"`},
+		{"create activity", note + "/activity", acceptAP, 200, "", `"type":"Create"`},
+		{"private page", "/@alice/" + private.ID.String(), "text/html", 404, "", ""},
+		{"private note", "/users/alice/statuses/" + private.ID.String(), acceptAP, 404, "", ""},
+		{"unknown status", "/@alice/12345", "text/html", 404, "", ""},
+		{"status of someone else", "/@bob/" + public.ID.String(), "text/html", 404, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := get(t, ts.URL+tt.path, tt.accept)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			}
+			if tt.location != "" && !strings.HasSuffix(resp.Header.Get("Location"), tt.location) {
+				t.Fatalf("Location %q, want …%s", resp.Header.Get("Location"), tt.location)
+			}
+			if tt.has != "" && !strings.Contains(string(body), tt.has) {
+				t.Fatalf("body lacks %q: %s", tt.has, body)
+			}
+		})
+	}
+}

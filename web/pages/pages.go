@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -23,6 +24,7 @@ type handler struct {
 	log     *slog.Logger
 	home    *template.Template
 	profile *template.Template
+	status  *template.Template
 }
 
 // Mount adds the HTML page routes to r.
@@ -33,10 +35,73 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		log:     log,
 		home:    template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/home.html")),
 		profile: template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/profile.html")),
+		status:  template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/status.html")),
 	}
 	get := []string{http.MethodGet, http.MethodHead}
 	r.HandleFunc("/", h.homePage).Methods(get...)
 	r.HandleFunc("/@{username}", h.profilePage).Methods(get...)
+	r.HandleFunc("/@{username}/{id:[0-9]+}", h.statusPage).Methods(get...)
+}
+
+// statusPage serves the page of a local public or unlisted status. Peers
+// that ask it for ActivityPub JSON are sent to the Note.
+func (h *handler) statusPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Vary", "Accept")
+	a, err := h.in.LocalActor(mux.Vars(r)["username"])
+	var st *storage.Status
+	if err == nil {
+		var id storage.ID
+		if id, err = storage.ParseID(mux.Vars(r)["id"]); err == nil {
+			err = h.store.View(func(tx *storage.Tx) error {
+				st, err = tx.Status(id)
+				return err
+			})
+		}
+	}
+	if err == nil && (st.AccountID != a.ID || st.ReblogOfID != 0 ||
+		(st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted)) {
+		err = &activitypub.NotFoundError{What: "status"}
+	}
+	if err != nil {
+		h.notFoundOr(w, r, err)
+		return
+	}
+	if respond.Negotiate(r) == respond.ActivityJSON {
+		http.Redirect(w, r, st.URI, http.StatusFound)
+		return
+	}
+	name := a.DisplayName
+	if name == "" {
+		name = a.Username
+	}
+	excerpt := []rune(st.Text)
+	if len(excerpt) > 60 {
+		excerpt = append(excerpt[:60], '…')
+	}
+	h.render(w, r, h.status, map[string]any{
+		"Instance": h.instanceInfo(),
+		"Account":  a,
+		"Status":   st,
+		"Name":     name,
+		"Handle":   a.Username + "@" + h.in.Domain(),
+		"Excerpt":  string(excerpt),
+		// A local status's content is rendered by activitypub from plain
+		// text, every part escaped, so it is safe HTML.
+		"Content":   template.HTML(st.Content),
+		"Published": st.CreatedAt.UTC().Format(time.RFC3339),
+	})
+}
+
+// notFoundOr answers a missing page with an HTML 404, anything else with
+// the error's status.
+func (h *handler) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
+	if respond.Status(err) == http.StatusNotFound {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<!DOCTYPE html><title>Not found</title><p>Not found here.</p>\n"))
+		return
+	}
+	respond.Error(w, r, h.log, err)
 }
 
 type instanceInfo struct {
@@ -63,13 +128,7 @@ func (h *handler) profilePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Vary", "Accept")
 	a, err := h.in.LocalActor(mux.Vars(r)["username"])
 	if err != nil {
-		if respond.Status(err) == http.StatusNotFound {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte("<!DOCTYPE html><title>Not found</title><p>No such account here.</p>\n"))
-			return
-		}
-		respond.Error(w, r, h.log, err)
+		h.notFoundOr(w, r, err)
 		return
 	}
 	if respond.Negotiate(r) == respond.ActivityJSON {

@@ -321,8 +321,8 @@ func (in *Instance) inboundDelete(ctx context.Context, st *inboxRequest) error {
 	})
 }
 
-// removeActor deletes a remote actor's statuses and follows, and marks the
-// account suspended so nothing more is accepted from it.
+// removeActor deletes a remote actor's statuses, follows and likes, and
+// marks the account suspended so nothing more is accepted from it.
 func (in *Instance) removeActor(ctx context.Context, a *storage.Account) error {
 	now := in.now()
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
@@ -357,6 +357,9 @@ func (in *Instance) removeActor(ctx context.Context, a *storage.Account) error {
 			if err := tx.DeleteFollow(p[0], p[1]); err != nil {
 				return err
 			}
+		}
+		if err := tx.DeleteFavouritesBy(a.ID); err != nil {
+			return err
 		}
 		current, err := tx.Account(a.ID)
 		if err != nil {

@@ -147,3 +147,25 @@ func (tx *Tx) BlockByURIOf(blocker, blocked ID) (string, bool, error) {
 	}
 	return uri, err == nil, err
 }
+
+// DeleteFavouritesBy removes every like an account made, as when the
+// account is deleted.
+func (tx *Tx) DeleteFavouritesBy(account ID) error {
+	rel, err := tx.bucket(bucketFavourites)
+	if err != nil {
+		return err
+	}
+	var statuses []ID
+	prefix := account.Key()
+	c := rel.Cursor()
+	for k, _ := c.Seek(prefix); len(k) == 16 && string(k[:8]) == string(prefix); k, _ = c.Next() {
+		_, s := splitPairKey(k)
+		statuses = append(statuses, s)
+	}
+	for _, s := range statuses {
+		if err := tx.DeleteFavourite(account, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -37,6 +37,8 @@ var (
 	bucketFavouritesURI = []byte("favourites_by_uri") // Like activity id → account ID ‖ status ID
 	bucketBlocks        = []byte("blocks")            // blocker ID ‖ blocked ID → Block activity id
 	bucketBlocksByURI   = []byte("blocks_by_uri")     // Block activity id → blocker ID ‖ blocked ID
+	bucketTagStatuses   = []byte("tag_statuses")      // tag ‖ 0 ‖ status ID → nothing
+	bucketMentions      = []byte("mentions")          // mentioned account ID ‖ status ID → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -94,6 +96,29 @@ var schema = []migration{
 	}},
 	{"create favourite and block buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketFavourites, bucketFavouritesURI, bucketBlocks, bucketBlocksByURI)
+	}},
+	{"index statuses by hashtag and by mentioned account", func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketTagStatuses, bucketMentions); err != nil {
+			return err
+		}
+		tags, mentions := tx.Bucket(bucketTagStatuses), tx.Bucket(bucketMentions)
+		return tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+			var s Status
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("status %x: %w: %w", k, ErrCorrupt, err)
+			}
+			for _, tag := range s.Tags {
+				if err := tags.Put(tagKey(tag, s.ID), nil); err != nil {
+					return err
+				}
+			}
+			for _, m := range s.Mentions {
+				if err := mentions.Put(pairKey(m, s.ID), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}},
 }
 

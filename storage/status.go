@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"time"
 )
@@ -111,6 +112,9 @@ func (tx *Tx) CreateStatus(s *Status) error {
 	if err := tx.putPair(bucketAccountStatus, s.AccountID, s.ID); err != nil {
 		return err
 	}
+	if err := tx.indexTagsAndMentions(s, true); err != nil {
+		return err
+	}
 	for _, owner := range s.HomeOf {
 		if err := tx.putPair(bucketHome, owner, s.ID); err != nil {
 			return err
@@ -148,6 +152,12 @@ func (tx *Tx) PutStatus(s *Status) error {
 	}
 	if old.URI != s.URI || old.AccountID != s.AccountID {
 		return fmt.Errorf("put status %s: identity fields changed", s.ID)
+	}
+	if err := tx.indexTagsAndMentions(old, false); err != nil {
+		return err
+	}
+	if err := tx.indexTagsAndMentions(s, true); err != nil {
+		return err
 	}
 	statuses, err := tx.bucket(bucketStatuses)
 	if err != nil {
@@ -207,6 +217,9 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 		return err
 	}
 	if err := tx.deletePair(bucketAccountStatus, s.AccountID, id); err != nil {
+		return err
+	}
+	if err := tx.indexTagsAndMentions(s, false); err != nil {
 		return err
 	}
 	for _, owner := range s.HomeOf {
@@ -376,4 +389,85 @@ func containsID(ids []ID, id ID) bool {
 		}
 	}
 	return false
+}
+
+// tagKey is the index key of a status under a hashtag: the tag, a zero
+// byte (tags never contain one), and the status ID.
+func tagKey(tag string, id ID) []byte {
+	k := append([]byte(tag), 0)
+	return binary.BigEndian.AppendUint64(k, uint64(id))
+}
+
+// indexTagsAndMentions adds (or with add false removes) a status's entries
+// in the hashtag and mention indexes.
+func (tx *Tx) indexTagsAndMentions(s *Status, add bool) error {
+	tags, err := tx.bucket(bucketTagStatuses)
+	if err != nil {
+		return err
+	}
+	mentions, err := tx.bucket(bucketMentions)
+	if err != nil {
+		return err
+	}
+	for _, tag := range s.Tags {
+		if add {
+			err = tags.Put(tagKey(tag, s.ID), nil)
+		} else {
+			err = tags.Delete(tagKey(tag, s.ID))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, m := range s.Mentions {
+		if add {
+			err = mentions.Put(pairKey(m, s.ID), nil)
+		} else {
+			err = mentions.Delete(pairKey(m, s.ID))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TagTimeline returns a page of the statuses carrying a hashtag (lower
+// case, without #), newest first.
+func (tx *Tx) TagTimeline(tag string, p Page) ([]*Status, error) {
+	b, err := tx.bucket(bucketTagStatuses)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limit <= 0 {
+		p.Limit = 20
+	}
+	prefix := append([]byte(tag), 0)
+	upper := p.MaxID
+	if upper == 0 {
+		upper = ID(^uint64(0))
+	}
+	c := b.Cursor()
+	k, _ := c.Seek(tagKey(tag, upper))
+	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[len(prefix):]) >= upper {
+		k, _ = c.Prev()
+	}
+	var out []*Status
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Prev() {
+		id := idFromKey(k[len(prefix):])
+		if id <= p.MinID {
+			break
+		}
+		s, err := tx.Status(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// MentionsOf returns a page of the statuses mentioning an account.
+func (tx *Tx) MentionsOf(account ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketMentions, account, p)
 }

@@ -113,3 +113,56 @@ func TestStatuses_createPageDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStatuses_tagAndMentionIndexes(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	alice, bob := testAccount(s, "alice", ""), testAccount(s, "bob", "b.test")
+	st := &Status{ID: s.NewID(), URI: "https://b.test/notes/t", AccountID: bob.ID, Visibility: VisibilityPublic,
+		Tags: []string{"go", "golang"}, Mentions: []ID{alice.ID}, CreatedAt: time.Now()}
+	other := &Status{ID: s.NewID(), URI: "https://b.test/notes/u", AccountID: bob.ID, Visibility: VisibilityPublic,
+		Tags: []string{"gopher"}, CreatedAt: time.Now()}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		for _, a := range []*Account{alice, bob} {
+			if err := tx.CreateAccount(a); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateStatus(st); err != nil {
+			return err
+		}
+		return tx.CreateStatus(other)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func() (goTag, gopher []*Status, mentions []*Status) {
+		t.Helper()
+		if err := s.View(func(tx *Tx) error {
+			var err error
+			if goTag, err = tx.TagTimeline("go", Page{}); err != nil {
+				return err
+			}
+			if gopher, err = tx.TagTimeline("gopher", Page{}); err != nil {
+				return err
+			}
+			mentions, err = tx.MentionsOf(alice.ID, Page{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	goTag, gopher, mentions := lookup()
+	if len(goTag) != 1 || goTag[0].ID != st.ID || len(gopher) != 1 || len(mentions) != 1 {
+		t.Fatalf("#go %d, #gopher %d, mentions %d; want 1 each (and #go must not match #golang or #gopher)", len(goTag), len(gopher), len(mentions))
+	}
+	// An edit that drops #go and the mention takes them out of the indexes.
+	edited := *st
+	edited.Tags, edited.Mentions = []string{"golang"}, nil
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutStatus(&edited) }); err != nil {
+		t.Fatal(err)
+	}
+	if goTag, _, mentions := lookup(); len(goTag) != 0 || len(mentions) != 0 {
+		t.Fatalf("after the edit: #go %d, mentions %d; want 0", len(goTag), len(mentions))
+	}
+}

@@ -39,8 +39,8 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 	}
 	id := stringProp(doc, "id")
 	u, err := url.Parse(id)
-	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, fromHost) {
-		return nil, fmt.Errorf("%w: actor id %q is not on %s", ErrFetch, id, fromHost)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, fromHost) || httpURL(id) == "" {
+		return nil, fmt.Errorf("%w: actor id %q is not an http(s) URL on %s", ErrFetch, id, fromHost)
 	}
 	username := stringProp(doc, "preferredUsername")
 	if username == "" || len(username) > maxUsernameLen || strings.ContainsAny(username, "@/ \t\n") {
@@ -54,6 +54,11 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 	if keyPEM == "" {
 		return nil, fmt.Errorf("%w: actor %s has no public key", ErrFetch, id)
 	}
+	if !keyBelongsTo(keyID, id) {
+		// Otherwise an actor could claim another's key id and lock the
+		// real owner out of our key index.
+		return nil, fmt.Errorf("%w: key %q of actor %s is not under the actor's id", ErrFetch, keyID, id)
+	}
 	if _, err := parsePublicKeyPEM(keyPEM); err != nil {
 		return nil, fmt.Errorf("%w: actor %s: %w", ErrFetch, id, err)
 	}
@@ -64,7 +69,7 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 		ActorType:    typ,
 		DisplayName:  truncate(stringProp(doc, "name"), maxDisplayNameLen),
 		Note:         SanitizeHTML(truncate(stringProp(doc, "summary"), maxSummaryLen)),
-		URL:          stringProp(doc, "url"),
+		URL:          httpURL(stringProp(doc, "url")),
 		InboxURI:     inbox,
 		OutboxURI:    stringProp(doc, "outbox"),
 		FollowersURI: stringProp(doc, "followers"),
@@ -72,8 +77,8 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 		FeaturedURI:  stringProp(doc, "featured"),
 		PublicKeyID:  keyID,
 		PublicKeyPEM: keyPEM,
-		AvatarURL:    stringProp(doc, "icon"),
-		HeaderURL:    stringProp(doc, "image"),
+		AvatarURL:    httpURL(stringProp(doc, "icon")),
+		HeaderURL:    httpURL(stringProp(doc, "image")),
 		Locked:       doc["manuallyApprovesFollowers"] == true,
 		Discoverable: doc["discoverable"] == true,
 		Suspended:    doc["suspended"] == true,
@@ -82,10 +87,10 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 		a.SharedInboxURI = stringProp(ep, "sharedInbox")
 	}
 	if icon, ok := doc["icon"].(map[string]any); ok {
-		a.AvatarURL = stringProp(icon, "url")
+		a.AvatarURL = httpURL(stringProp(icon, "url"))
 	}
 	if image, ok := doc["image"].(map[string]any); ok {
-		a.HeaderURL = stringProp(image, "url")
+		a.HeaderURL = httpURL(stringProp(image, "url"))
 	}
 	if published, err := time.Parse(time.RFC3339, stringProp(doc, "published")); err == nil {
 		a.CreatedAt = published.UTC()
@@ -352,4 +357,22 @@ func (in *Instance) webfinger(ctx context.Context, user, host string) (string, e
 		}
 	}
 	return "", fmt.Errorf("%w: webfinger %s: no ActivityPub self link", ErrFetch, resource)
+}
+
+// keyBelongsTo reports whether a key id is one its actor can own: the
+// actor's id with a fragment (Mastodon's "#main-key") or a path below it
+// (GoToSocial's "/main-key").
+func keyBelongsTo(keyID, actorID string) bool {
+	return keyID == actorID || strings.HasPrefix(keyID, actorID+"#") || strings.HasPrefix(keyID, actorID+"/")
+}
+
+// httpURL returns s when it is an absolute http or https URL, else "".
+// Links we show (profile pages, avatars, attachments) must never carry
+// another scheme, such as javascript:.
+func httpURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return s
 }

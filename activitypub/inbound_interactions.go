@@ -52,7 +52,7 @@ func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error
 	if original.Visibility != storage.VisibilityPublic && original.Visibility != storage.VisibilityUnlisted {
 		return fmt.Errorf("%w: %s is not public and cannot be boosted", ErrForbidden, original.URI)
 	}
-	published := parseTime(stringProp(st.raw, "published"), in.now())
+	published := in.clampPublished(stringProp(st.raw, "published"))
 	boost := &storage.Status{ID: storage.IDAt(published), URI: announceID, AccountID: st.signer.ID,
 		ReblogOfID: original.ID, Visibility: visibilityOf(stringsOf(st.raw["to"]), stringsOf(st.raw["cc"]), st.signer.FollowersURI),
 		To: stringsOf(st.raw["to"]), Cc: stringsOf(st.raw["cc"]), CreatedAt: published.UTC(), HomeOf: localFollowers}
@@ -287,6 +287,9 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 		edited := *s
 		edited.Edits = append(append([]storage.StatusEdit(nil), s.Edits...),
 			storage.StatusEdit{Content: s.Content, Summary: s.Summary, Sensitive: s.Sensitive, At: cmpTime(s.EditedAt, s.CreatedAt)})
+		if len(edited.Edits) > maxEdits {
+			edited.Edits = edited.Edits[len(edited.Edits)-maxEdits:] // the oldest go first
+		}
 		edited.Content, edited.Summary, edited.Sensitive, edited.Tags = fresh.Content, fresh.Summary, fresh.Sensitive, fresh.Tags
 		edited.Attachments = fresh.Attachments
 		edited.EditedAt = cmpTime(fresh.EditedAt, now)

@@ -5,11 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
 )
+
+// Limits on what a remote status may bring.
+const (
+	maxRemoteContent = 64 << 10
+	maxTagLen        = 100
+	maxTags          = 30
+	maxEdits         = 20
+)
+
+// earliestPublished is the oldest date believed for a remote post; older
+// (or unparsable) dates are taken as the time we received it.
+var earliestPublished = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// clampPublished reads a remote published date, kept within
+// [2000-01-01, now + allowed skew]; anything else is now.
+func (in *Instance) clampPublished(s string) time.Time {
+	now := in.now()
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.Before(earliestPublished) || t.After(now.Add(MaxClockSkew)) {
+		return now
+	}
+	return t
+}
 
 // noteTypes are the object types stored as statuses.
 var noteTypes = map[string]bool{"Note": true, "Question": true, "Article": true, "Page": true}
@@ -141,17 +165,14 @@ func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Acc
 	if typ := stringProp(object, "type"); typ == "Question" {
 		content += pollHTML(object)
 	}
-	published, err := time.Parse(time.RFC3339, stringProp(object, "published"))
-	if err != nil || published.After(in.now().Add(MaxClockSkew)) {
-		published = in.now()
-	}
+	published := in.clampPublished(stringProp(object, "published"))
 	to, cc := stringsOf(object["to"]), stringsOf(object["cc"])
 	s := &storage.Status{
 		ID:           storage.IDAt(published),
 		URI:          stringProp(object, "id"),
-		URL:          cmpOr(stringProp(object, "url"), stringProp(object, "id")),
+		URL:          cmpOr(httpURL(stringProp(object, "url")), httpURL(stringProp(object, "id"))),
 		AccountID:    author.ID,
-		Content:      SanitizeHTML(truncate(content, maxDocumentBytes/2)),
+		Content:      SanitizeHTML(truncate(content, maxRemoteContent)),
 		Summary:      truncate(stringProp(object, "summary"), 4096),
 		Sensitive:    object["sensitive"] == true,
 		Language:     language,
@@ -170,7 +191,8 @@ func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Acc
 	if tags, ok := object["tag"].([]any); ok {
 		for _, t := range tags {
 			if m, ok := t.(map[string]any); ok && stringProp(m, "type") == "Hashtag" {
-				if name := strings.ToLower(strings.TrimPrefix(stringProp(m, "name"), "#")); name != "" {
+				name := strings.ToLower(strings.TrimPrefix(stringProp(m, "name"), "#"))
+				if name != "" && len(name) <= maxTagLen && len(s.Tags) < maxTags && !strings.ContainsRune(name, 0) && !slices.Contains(s.Tags, name) {
 					s.Tags = append(s.Tags, name)
 				}
 			}
@@ -181,7 +203,7 @@ func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Acc
 		if !ok {
 			continue
 		}
-		att := storage.Attachment{URL: stringProp(m, "url"), MediaType: stringProp(m, "mediaType"),
+		att := storage.Attachment{URL: httpURL(stringProp(m, "url")), MediaType: truncate(stringProp(m, "mediaType"), 100),
 			Description: truncate(stringProp(m, "name"), 1500), Blurhash: stringProp(m, "blurhash")}
 		if att.URL != "" {
 			s.Attachments = append(s.Attachments, att)
@@ -376,12 +398,4 @@ func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
-}
-
-// parseTime reads an RFC 3339 time, or returns fallback.
-func parseTime(s string, fallback time.Time) time.Time {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t
-	}
-	return fallback
 }

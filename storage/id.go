@@ -45,7 +45,8 @@ func idFromKey(k []byte) ID {
 // keeps its published time). Its sequence bits are random, so two records
 // with the same millisecond almost never collide; callers still check.
 func IDAt(t time.Time) ID {
-	return ID(uint64(t.UnixMilli())<<seqBits | uint64(rand.N(1<<seqBits)))
+	ms := min(max(t.UnixMilli(), 0), 1<<(64-seqBits)-1) // a date before 1970 must not wrap around
+	return ID(uint64(ms)<<seqBits | uint64(rand.N(1<<seqBits)))
 }
 
 // idGenerator hands out strictly increasing IDs, also across goroutines.

@@ -109,11 +109,37 @@ func (in *Instance) instanceSigner() (fetchSigner, error) {
 	return in.keys.instance, in.keys.instanceErr
 }
 
-// keyCache holds parsed keys we sign with.
+// keyCache holds parsed keys we sign with, and when each remote key was
+// last fetched again after a failed verification.
 type keyCache struct {
 	instanceOnce sync.Once
 	instance     fetchSigner
 	instanceErr  error
+
+	mu        sync.Mutex
+	refetched map[string]time.Time
+}
+
+// keyRefetchInterval is how often one key id may be fetched again because
+// a signature failed to verify: a rotated key is picked up, but junk
+// requests naming someone's key cannot make us hammer their server.
+const keyRefetchInterval = 5 * time.Minute
+
+// mayRefetchKey reports whether keyID may be fetched again now, and
+// records it when so.
+func (in *Instance) mayRefetchKey(keyID string) bool {
+	k := &in.keys
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := in.now()
+	if last, ok := k.refetched[keyID]; ok && now.Sub(last) < keyRefetchInterval {
+		return false
+	}
+	if k.refetched == nil || len(k.refetched) > 10000 {
+		k.refetched = map[string]time.Time{}
+	}
+	k.refetched[keyID] = now
+	return true
 }
 
 // fetchObject GETs an ActivityPub document signed as the instance actor.

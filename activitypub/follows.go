@@ -36,7 +36,18 @@ func (in *Instance) Follow(ctx context.Context, follower *storage.Account, targe
 	err := in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if existing, err := tx.Follow(follower.ID, target.ID); err == nil {
 			result = existing
-			return nil
+			if !existing.Pending || target.Local() {
+				return nil
+			}
+			// Still pending: the peer may have lost or refused the Follow.
+			// Send it again with the same id.
+			again := *existing
+			again.URI = f.URI
+			result = &again
+			if err := tx.PutFollow(&again); err != nil {
+				return err
+			}
+			return in.enqueue(tx, bodyID, body, deliveries)
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}

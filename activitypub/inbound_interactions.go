@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
 )
@@ -19,8 +20,14 @@ func (in *Instance) inboundLike(ctx context.Context, st *inboxRequest) error {
 		if err != nil {
 			return err
 		}
-		if !visibleTo(tx, s, st.signer) {
-			return fmt.Errorf("%w: %s cannot see %s", ErrForbidden, st.signer.URI, s.URI)
+		if !s.Local {
+			return nil // likes of other servers' statuses are theirs to count
+		}
+		if blocked, err := tx.Blocks(s.AccountID, st.signer.ID); err != nil || blocked || !visibleTo(tx, s, st.signer) {
+			if err == nil {
+				err = fmt.Errorf("%w: %s may not like %s", ErrForbidden, st.signer.URI, s.URI)
+			}
+			return err
 		}
 		return tx.PutFavourite(st.signer.ID, s.ID, likeID)
 	})
@@ -60,13 +67,32 @@ func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error
 		if _, err := tx.StatusByURI(announceID); err == nil {
 			return nil
 		}
+		if blocked, err := tx.Blocks(original.AccountID, st.signer.ID); err != nil || blocked {
+			if err == nil {
+				err = fmt.Errorf("%w: %s may not boost %s", ErrForbidden, st.signer.URI, original.URI)
+			}
+			return err
+		}
 		rec := *boost
+		// Nobody sees a boost of someone they block, or by someone they block.
+		rec.HomeOf = nil
+		for _, id := range boost.HomeOf {
+			b1, err1 := tx.Blocks(id, original.AccountID)
+			b2, err2 := tx.Blocks(id, st.signer.ID)
+			if err1 == nil && err2 == nil && !b1 && !b2 {
+				rec.HomeOf = append(rec.HomeOf, id)
+			}
+		}
 		return tx.CreateStatus(&rec)
 	})
 }
 
-// maxAncestors bounds how many missing ancestors of a reply are fetched.
-const maxAncestors = 8
+// maxAncestors bounds how many missing ancestors of a reply are fetched,
+// and ancestorFetchBudget how long fetching them may take in all.
+const (
+	maxAncestors        = 8
+	ancestorFetchBudget = 10 * time.Second
+)
 
 // fetchedNote is a remote status fetched from its own host.
 type fetchedNote struct {
@@ -149,6 +175,10 @@ func (in *Instance) fetchRemoteStatus(ctx context.Context, uri string) (*storage
 // maxAncestors of them, and stores them oldest first so each links to its
 // parent. Failures end the walk; the thread is then shorter, not wrong.
 func (in *Instance) fetchAncestors(ctx context.Context, uri string) {
+	// One deadline for the whole walk: a hostile thread cannot hold the
+	// inbox request for minutes.
+	ctx, cancel := context.WithTimeout(ctx, ancestorFetchBudget)
+	defer cancel()
 	var chain []fetchedNote
 	seen := map[string]bool{}
 	for len(chain) < maxAncestors && uri != "" && !seen[uri] {

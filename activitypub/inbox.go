@@ -126,7 +126,11 @@ func (d *delegate) AuthenticatePostInbox(ctx context.Context, w http.ResponseWri
 		return ctx, false, &internalError{err}
 	}
 	if err := verifySignature(r, params, pub); err != nil {
-		// The key may have rotated: fetch it once more.
+		// The key may have rotated: fetch it once more (at most every few
+		// minutes per key).
+		if !in.mayRefetchKey(params.KeyID) {
+			return ctx, false, err
+		}
 		pub, signer, err = in.publicKey(ctx, params.KeyID, true)
 		if err != nil {
 			return ctx, false, fmt.Errorf("%w: key %s: %w", ErrSignature, params.KeyID, err)
@@ -136,7 +140,24 @@ func (d *delegate) AuthenticatePostInbox(ctx context.Context, w http.ResponseWri
 		}
 	}
 	st.signer = signer
+	if !knownActivityTypes[stringProp(st.raw, "type")] {
+		// Verified, but of a type go-fed cannot parse (EmojiReact,
+		// ChatMessage ...): acknowledge it rather than have the peer retry.
+		in.log.DebugContext(ctx, "activity type not understood; acknowledged", "type", stringProp(st.raw, "type"), "actor", signer.URI)
+		w.WriteHeader(http.StatusAccepted)
+		return ctx, false, nil
+	}
 	return ctx, true, nil
+}
+
+// knownActivityTypes are the ActivityStreams activity types go-fed
+// v1.0.0 parses.
+var knownActivityTypes = map[string]bool{
+	"Accept": true, "Add": true, "Announce": true, "Arrive": true, "Block": true, "Create": true, "Delete": true,
+	"Dislike": true, "Flag": true, "Follow": true, "Ignore": true, "Invite": true, "Join": true, "Leave": true,
+	"Like": true, "Listen": true, "Move": true, "Offer": true, "Question": true, "Read": true, "Reject": true,
+	"Remove": true, "TentativeAccept": true, "TentativeReject": true, "Travel": true, "Undo": true,
+	"Update": true, "View": true,
 }
 
 // PostInboxRequestBodyHook requires the activity's actor to be the key's
@@ -251,8 +272,10 @@ func (in *Instance) VerifyRequest(ctx context.Context, r *http.Request) (*storag
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %s: %w", ErrSignature, params.KeyID, err)
 	}
-	if verifySignature(r, params, pub) == nil {
+	if err := verifySignature(r, params, pub); err == nil {
 		return signer, nil
+	} else if !in.mayRefetchKey(params.KeyID) {
+		return nil, err
 	}
 	if pub, signer, err = in.publicKey(ctx, params.KeyID, true); err != nil {
 		return nil, fmt.Errorf("%w: key %s: %w", ErrSignature, params.KeyID, err)

@@ -135,6 +135,26 @@ func (in *Instance) ActorJSON(a *storage.Account) ([]byte, error) {
 	return marshal(doc)
 }
 
+// ActorKeyJSON renders the part of an actor document that proves who it
+// is: id, type, username, inbox, shared inbox and public key. Under
+// authorized fetch it answers unsigned requests, so any peer can still
+// verify our signatures.
+func (in *Instance) ActorKeyJSON(a *storage.Account) ([]byte, error) {
+	if !a.Local() {
+		return nil, fmt.Errorf("render actor %s: not a local account", a.URI)
+	}
+	return marshal(map[string]any{
+		"@context":          actorContext,
+		"id":                a.URI,
+		"type":              a.ActorType,
+		"preferredUsername": a.Username,
+		"inbox":             a.InboxURI,
+		"outbox":            a.OutboxURI,
+		"endpoints":         endpoints{SharedInbox: cmpOr(a.SharedInboxURI, in.SharedInboxURI())},
+		"publicKey":         publicKey{ID: a.PublicKeyID, Owner: a.URI, PublicKeyPEM: a.PublicKeyPEM},
+	})
+}
+
 // CollectionKind names the collections every local actor has.
 type CollectionKind string
 
@@ -271,7 +291,11 @@ func (in *Instance) collectionItems(a *storage.Account, kind CollectionKind, max
 		return 0, err
 	}
 	for _, s := range creates {
-		raw, err := in.CreateJSON(s)
+		render := in.CreateJSON
+		if s.ReblogOfID != 0 {
+			render = in.AnnounceJSON
+		}
+		raw, err := render(s)
 		if err != nil {
 			return 0, err
 		}

@@ -508,7 +508,6 @@ func TestFederation_authorizedFetch(t *testing.T) {
 		url    string
 		status int
 	}{
-		{"http://a.test/users/alice", http.StatusUnauthorized},
 		{"http://a.test/users/alice/outbox", http.StatusUnauthorized},
 		{"http://a.test/users/alice/followers?page=true", http.StatusUnauthorized},
 		{"http://a.test/actor", http.StatusOK},
@@ -517,6 +516,22 @@ func TestFederation_authorizedFetch(t *testing.T) {
 		if resp, body := getVia(t, n, tt.url, "application/activity+json"); resp.StatusCode != tt.status {
 			t.Errorf("unsigned GET %s: %d, want %d: %s", tt.url, resp.StatusCode, tt.status, body)
 		}
+	}
+	// An unsigned fetch of an actor gets only what proves its key.
+	resp, body := getVia(t, n, "http://a.test/users/alice", "application/activity+json")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"publicKeyPem"`) ||
+		strings.Contains(string(body), `"summary"`) || strings.Contains(string(body), `"followers"`) {
+		t.Fatalf("unsigned actor fetch: %d %s", resp.StatusCode, body)
+	}
+	// A forged signature gets nothing.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://a.test/users/alice", nil)
+	req.Header.Set("Accept", "application/activity+json")
+	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	req.Header.Set("Signature", `keyId="http://b.test/actor#main-key",algorithm="rsa-sha256",headers="(request-target) host date",signature="Zm9yZ2Vk"`)
+	if resp, err := (&http.Client{Transport: &http.Transport{DialContext: n.dial}}).Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("forged signature: %d, want 401", resp.StatusCode)
 	}
 	// b signs its fetches with its instance actor, which a can verify.
 	if got := b.resolve("alice@a.test"); got.URI != alice.URI {

@@ -3,6 +3,7 @@ package federation
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -167,7 +168,18 @@ func (h *handler) actor(w http.ResponseWriter, r *http.Request) {
 		notAcceptable(w)
 		return
 	}
+	if h.authorizedFetch && !signed(r) {
+		// Unsigned: only what proves the key, so peers that fetch keys
+		// without signing can still verify us (Mastodon does the same).
+		h.writeOpenDocument(w, r, func() ([]byte, error) { return h.in.ActorKeyJSON(a) })
+		return
+	}
 	h.writeDocument(w, r, func() ([]byte, error) { return h.in.ActorJSON(a) })
+}
+
+// signed reports whether a request carries an HTTP signature at all.
+func signed(r *http.Request) bool {
+	return r.Header.Get("Signature") != "" || strings.HasPrefix(r.Header.Get("Authorization"), "Signature ")
 }
 
 // instanceActor serves GET /actor. Peers fetch it unsigned to verify our

@@ -25,7 +25,8 @@ const (
 	deliveryMaxBackoff    = 6 * time.Hour
 	hostFailureThreshold  = 3
 	deliveryTimeout       = 30 * time.Second
-	deliveryScanBatch     = 256
+	deliveryScanBatch     = 2048
+	deliveryLease         = 5 * time.Minute
 	deliveryIdleRecheck   = time.Minute
 	defaultDeliveryMaxAge = 72 * time.Hour
 	defaultWorkers        = 8
@@ -151,7 +152,7 @@ func (in *Instance) RunDelivery(ctx context.Context) {
 		}
 		wait := deliveryIdleRecheck
 		if !next.IsZero() {
-			wait = max(0, next.Sub(in.now()))
+			wait = min(deliveryIdleRecheck, max(0, next.Sub(in.now())))
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -166,8 +167,10 @@ func (in *Instance) RunDelivery(ctx context.Context) {
 	}
 }
 
-// dispatchDue starts attempts for due deliveries within the concurrency
-// limits and returns when the next one not started is due.
+// dispatchDue claims due deliveries within the concurrency limits, starts
+// them, and returns when to look again: now when there may be more to
+// start, zero when the limits are reached (a finishing attempt wakes the
+// scheduler), or when the next delivery is due.
 func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done chan<- struct{}) (time.Time, error) {
 	d := &in.delivery
 	now := in.now()
@@ -193,23 +196,60 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 	if err != nil {
 		return time.Time{}, err
 	}
-	var deferred []storage.Delivery // due, but their host is backed off
+	var start, deferred []storage.Delivery // deferred: due, but their host is backed off
+	capacityBound := false
 	d.mu.Lock()
+	reserved := map[string]int{}
 	for _, job := range due {
 		host := hostOf(job.Inbox)
-		if d.inFlight[job.ID] {
-			continue
-		}
-		if retry := hostStates[host].RetryAt; retry.After(now) {
+		switch {
+		case d.inFlight[job.ID]:
+		case hostStates[host].RetryAt.After(now):
 			deferred = append(deferred, job)
-			continue
+		case len(d.inFlight)+len(start) >= d.workers || d.hosts[host]+reserved[host] >= d.perHost:
+			capacityBound = true
+		default:
+			start = append(start, job)
+			reserved[host]++
 		}
-		if len(d.inFlight) >= d.workers || d.hosts[host] >= d.perHost {
-			if next.IsZero() || next.After(now) {
-				next = now.Add(deliveryIdleRecheck) // woken sooner when a worker finishes
+	}
+	d.mu.Unlock()
+	if len(start) == 0 && len(deferred) == 0 {
+		if capacityBound {
+			return time.Time{}, nil
+		}
+		return next, nil
+	}
+	// Claim: move each started job to now+lease in one transaction. A job
+	// already gone (finished since the snapshot) is skipped; a job claimed
+	// by a crashed process comes back when its lease runs out.
+	var claimed []storage.Delivery
+	if err := in.store.Batch(ctx, func(tx *storage.Tx) error {
+		claimed = claimed[:0]
+		for _, job := range start {
+			moved := job
+			moved.Due = now.Add(deliveryLease)
+			if err := tx.RescheduleDelivery(job.Due, &moved); errors.Is(err, storage.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
 			}
-			continue
+			claimed = append(claimed, moved)
 		}
+		for _, job := range deferred {
+			moved := job
+			moved.Due = hostStates[hostOf(job.Inbox)].RetryAt
+			if err := tx.RescheduleDelivery(job.Due, &moved); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return time.Time{}, err
+	}
+	d.mu.Lock()
+	for _, job := range claimed {
+		host := hostOf(job.Inbox)
 		d.inFlight[job.ID] = true
 		d.hosts[host]++
 		wg.Add(1)
@@ -230,22 +270,10 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 		}()
 	}
 	d.mu.Unlock()
-	if len(deferred) > 0 {
-		if err := in.store.Batch(ctx, func(tx *storage.Tx) error {
-			for _, job := range deferred {
-				moved := job
-				moved.Due = hostStates[hostOf(job.Inbox)].RetryAt
-				if err := tx.RescheduleDelivery(job.Due, &moved); err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return time.Time{}, err
-		}
-		return now, nil // rescan: what was behind them may be due
+	if capacityBound {
+		return time.Time{}, nil
 	}
-	return next, nil
+	return now, nil // look again: more may be due behind what was started
 }
 
 func hostOf(inbox string) string {
@@ -262,13 +290,24 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 	start := in.now()
 	status, retryHeader, postErr := in.post(ctx, job)
 	if ctx.Err() != nil {
-		// Shutting down: the attempt was cut short, not refused. The job
-		// stays due and is sent again on the next start.
+		// Shutting down: the attempt was cut short, not refused. Give the
+		// claim back so the next start sends it at once.
+		back := job
+		back.Due = in.now()
+		if err := in.store.Batch(context.WithoutCancel(ctx), func(tx *storage.Tx) error {
+			return tx.RescheduleDelivery(job.Due, &back)
+		}); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			log.ErrorContext(ctx, "returning a delivery to the queue failed", "err", err)
+		}
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	outcome := deliveryRetry
-	if postErr == nil {
+	var permanent *permanentError
+	switch {
+	case errors.As(postErr, &permanent):
+		outcome = deliveryFinalFailure
+	case postErr == nil:
 		outcome = classifyDelivery(status)
 	}
 	now := in.now()
@@ -280,9 +319,11 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 		}
 		switch outcome {
 		case delivered, deliveryFinalFailure:
-			// The host answers: it is no longer backed off.
-			if err := tx.PutDeliveryHost(host, storage.HostState{}); err != nil {
-				return err
+			if permanent == nil {
+				// The host answers: it is no longer backed off.
+				if err := tx.PutDeliveryHost(host, storage.HostState{}); err != nil {
+					return err
+				}
 			}
 			return tx.FinishDelivery(&job)
 		}
@@ -313,6 +354,8 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 	switch {
 	case outcome == delivered:
 		log.DebugContext(ctx, "delivered", "status", status, "took", now.Sub(start))
+	case permanent != nil:
+		log.ErrorContext(ctx, "delivery impossible; dropped", "err", postErr)
 	case outcome == deliveryFinalFailure:
 		log.WarnContext(ctx, "delivery refused; not retrying", "status", status)
 	case now.Sub(job.FirstQueued) > in.delivery.maxAge:
@@ -322,6 +365,13 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 	}
 }
 
+// permanentError marks a delivery that can never succeed on our side (no
+// body, no key, an inbox URL we refuse): retrying would not help.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
 // post sends one signed delivery and returns the status and Retry-After.
 func (in *Instance) post(ctx context.Context, job storage.Delivery) (int, string, error) {
 	var body []byte
@@ -330,29 +380,29 @@ func (in *Instance) post(ctx context.Context, job storage.Delivery) (int, string
 		body, err = tx.DeliveryBody(job.BodyID)
 		return err
 	}); err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	key, keyID, err := in.signerKey(job.SignerID)
 	if err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	u, err := url.Parse(job.Inbox)
 	if err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	if err := in.checkRemoteURL(u); err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	req.Header.Set("Content-Type", "application/activity+json")
 	req.Header.Set("User-Agent", in.agent)
 	if err := signRequest(req, body, keyID, key, in.now()); err != nil {
-		return 0, "", err
+		return 0, "", &permanentError{err}
 	}
 	resp, err := in.client.Do(req)
 	if err != nil {

@@ -377,12 +377,20 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		profiles[strings.ToLower(key)] = cmpOr(m.URL, m.URI)
 	}
 	now := in.now().UTC()
+	// applyEdit changes only what an edit changes, so it can be applied to
+	// the copy read inside the transaction (counters may have moved).
+	applyEdit := func(s *storage.Status) {
+		s.Edits = append(append([]storage.StatusEdit(nil), s.Edits...),
+			storage.StatusEdit{Content: s.Content, Summary: s.Summary, Sensitive: s.Sensitive, At: cmpTime(s.EditedAt, s.CreatedAt)})
+		if len(s.Edits) > maxEdits {
+			s.Edits = s.Edits[len(s.Edits)-maxEdits:]
+		}
+		s.Text, s.Content = text, renderText(text, profiles, in.tagURL)
+		s.Summary, s.Sensitive = d.SpoilerText, d.Sensitive || d.SpoilerText != ""
+		s.Tags, s.EditedAt = findHashtags(text), now
+	}
 	edited := *st
-	edited.Edits = append(append([]storage.StatusEdit(nil), st.Edits...),
-		storage.StatusEdit{Content: st.Content, Summary: st.Summary, Sensitive: st.Sensitive, At: cmpTime(st.EditedAt, st.CreatedAt)})
-	edited.Text, edited.Content = text, renderText(text, profiles, in.tagURL)
-	edited.Summary, edited.Sensitive = d.SpoilerText, d.Sensitive || d.SpoilerText != ""
-	edited.Tags, edited.EditedAt = findHashtags(text), now
+	applyEdit(&edited)
 	note := in.noteObject(author, &edited, mentioned)
 	update := activity{"@context": actorContext, "id": st.URI + "#updates/" + fmt.Sprint(now.Unix()), "type": "Update",
 		"actor": author.URI, "published": now.Format(time.RFC3339), "to": nonNil(st.To), "cc": nonNil(st.Cc), "object": note}
@@ -391,17 +399,23 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		return nil, err
 	}
 	bodyID, deliveries := in.newDeliveries(stringOf(update["id"]), author.ID, inboxes)
+	var result *storage.Status
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
-		rec := edited
-		if err := tx.PutStatus(&rec); err != nil {
+		current, err := tx.Status(id)
+		if err != nil {
 			return err
 		}
+		applyEdit(current)
+		if err := tx.PutStatus(current); err != nil {
+			return err
+		}
+		result = current
 		return in.enqueue(tx, bodyID, body, deliveries)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &edited, nil
+	return result, nil
 }
 
 func cmpTime(a, b time.Time) time.Time {
@@ -422,6 +436,26 @@ type Profile struct {
 // UpdateProfile changes a local account's profile and sends an Update of
 // the actor to every instance that follows it.
 func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account, p Profile) (*storage.Account, error) {
+	var note string
+	if p.Note != nil {
+		note = renderText(*p.Note, nil, in.tagURL)
+	}
+	// applyProfile changes only the fields given, so it can be applied to
+	// the copy read inside the transaction.
+	applyProfile := func(a *storage.Account) {
+		if p.DisplayName != nil {
+			a.DisplayName = *p.DisplayName
+		}
+		if p.Note != nil {
+			a.Note = note
+		}
+		if p.Locked != nil {
+			a.Locked = *p.Locked
+		}
+		if p.Discoverable != nil {
+			a.Discoverable = *p.Discoverable
+		}
+	}
 	updated := *account
 	if p.DisplayName != nil {
 		if n := len([]rune(*p.DisplayName)); n > 30 {
@@ -465,20 +499,22 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 		return nil, err
 	}
 	bodyID, deliveries := in.newDeliveries(stringOf(update["id"]), account.ID, inboxes)
+	var result *storage.Account
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		current, err := tx.Account(account.ID)
 		if err != nil {
 			return err
 		}
-		rec := updated
-		rec.FollowersCount, rec.FollowingCount, rec.StatusesCount = current.FollowersCount, current.FollowingCount, current.StatusesCount
-		if err := tx.PutAccount(&rec); err != nil {
+		applyProfile(current)
+		current.UpdatedAt = updated.UpdatedAt
+		if err := tx.PutAccount(current); err != nil {
 			return err
 		}
+		result = current
 		return in.enqueue(tx, bodyID, body, deliveries)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &updated, nil
+	return result, nil
 }

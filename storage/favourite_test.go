@@ -94,3 +94,49 @@ func TestFavouritesBlocksAndReblogCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeleteStatus_takesItsBoosts(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	alice, bob, carol := testAccount(s, "alice", ""), testAccount(s, "bob", "b.test"), testAccount(s, "carol", "")
+	note := &Status{ID: s.NewID(), URI: "https://b.test/notes/1", AccountID: bob.ID, Visibility: VisibilityPublic, HomeOf: []ID{alice.ID}, CreatedAt: time.Now()}
+	boost := &Status{ID: s.NewID(), URI: "https://a.test/boost", AccountID: alice.ID, ReblogOfID: note.ID, Visibility: VisibilityPublic,
+		HomeOf: []ID{alice.ID, carol.ID}, CreatedAt: time.Now()}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		for _, a := range []*Account{alice, bob, carol} {
+			if err := tx.CreateAccount(a); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateStatus(note); err != nil {
+			return err
+		}
+		return tx.CreateStatus(boost)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.DeleteStatus(note.ID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(func(tx *Tx) error {
+		if _, err := tx.Status(boost.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("boost of a deleted status kept: %v", err)
+		}
+		for _, owner := range []ID{alice.ID, carol.ID} {
+			home, err := tx.HomeTimeline(owner, Page{})
+			if err != nil {
+				return err
+			}
+			if len(home) != 0 {
+				t.Errorf("home of %d still holds %d statuses", owner, len(home))
+			}
+		}
+		a, _ := tx.Account(alice.ID)
+		if a.StatusesCount != 0 {
+			t.Errorf("alice's statuses count %d after her boost went", a.StatusesCount)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

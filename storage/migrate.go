@@ -39,6 +39,7 @@ var (
 	bucketBlocksByURI   = []byte("blocks_by_uri")     // Block activity id → blocker ID ‖ blocked ID
 	bucketTagStatuses   = []byte("tag_statuses")      // tag ‖ 0 ‖ status ID → nothing
 	bucketMentions      = []byte("mentions")          // mentioned account ID ‖ status ID → nothing
+	bucketReblogs       = []byte("reblogs")           // boosted status ID ‖ boost ID → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -118,6 +119,22 @@ var schema = []migration{
 				}
 			}
 			return nil
+		})
+	}},
+	{"index boosts by the status they boost", func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketReblogs); err != nil {
+			return err
+		}
+		reblogs := tx.Bucket(bucketReblogs)
+		return tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+			var s Status
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("status %x: %w: %w", k, ErrCorrupt, err)
+			}
+			if s.ReblogOfID == 0 {
+				return nil
+			}
+			return reblogs.Put(pairKey(s.ReblogOfID, s.ID), nil)
 		})
 	}},
 }

@@ -129,6 +129,9 @@ func (tx *Tx) CreateStatus(s *Status) error {
 		}
 	}
 	if s.ReblogOfID != 0 {
+		if err := tx.putPair(bucketReblogs, s.ReblogOfID, s.ID); err != nil {
+			return err
+		}
 		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount++ }); err != nil {
 			return err
 		}
@@ -236,7 +239,20 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 		}
 	}
 	if s.ReblogOfID != 0 {
+		if err := tx.deletePair(bucketReblogs, s.ReblogOfID, id); err != nil {
+			return err
+		}
 		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount = max(0, o.ReblogsCount-1) }); err != nil {
+			return err
+		}
+	}
+	// Boosts of a deleted status go with it, from every timeline.
+	boosts, err := tx.pairIDs(bucketReblogs, id)
+	if err != nil {
+		return err
+	}
+	for _, b := range boosts {
+		if err := tx.DeleteStatus(b, at); err != nil && !isNotFound(err) {
 			return err
 		}
 	}
@@ -470,4 +486,19 @@ func (tx *Tx) TagTimeline(tag string, p Page) ([]*Status, error) {
 // MentionsOf returns a page of the statuses mentioning an account.
 func (tx *Tx) MentionsOf(account ID, p Page) ([]*Status, error) {
 	return tx.pairPage(bucketMentions, account, p)
+}
+
+// pairIDs returns the second IDs of every owner‖ID key in a bucket.
+func (tx *Tx) pairIDs(bucket []byte, owner ID) ([]ID, error) {
+	b, err := tx.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	var out []ID
+	prefix := owner.Key()
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); len(k) == 16 && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, idFromKey(k[8:]))
+	}
+	return out, nil
 }

@@ -212,3 +212,61 @@ func TestPeerFixtures_inbound(t *testing.T) {
 		})
 	})
 }
+
+// TestInbound_refusesOthersObjects: an actor may not undo, delete, edit or
+// answer what belongs to someone else; each is refused and changes nothing.
+func TestInbound_refusesOthersObjects(t *testing.T) {
+	r := newFixtureRig(t)
+	ctx := t.Context()
+	mallory := r.signer(map[string]any{"actor": "https://evil.test/users/mallory"})
+	bob := r.signer(map[string]any{"actor": "https://b.test/users/bob"})
+	bobsNote := &storage.Status{ID: r.in.store.NewID(), URI: "https://b.test/notes/1", AccountID: bob.ID, Content: "<p>bob's</p>",
+		Visibility: storage.VisibilityPublic, CreatedAt: time.Now()}
+	if err := r.in.store.Update(ctx, func(tx *storage.Tx) error {
+		if err := tx.CreateStatus(bobsNote); err != nil {
+			return err
+		}
+		// bob follows alice; alice asked to follow bob.
+		if err := tx.PutFollow(&storage.Follow{FollowerID: bob.ID, FollowedID: r.alice.ID, URI: "https://b.test/follows/1", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		return tx.PutFollow(&storage.Follow{FollowerID: r.alice.ID, FollowedID: bob.ID, URI: "https://a.test/activities/9", Pending: true, CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []map[string]any{
+		{"id": "https://evil.test/1", "type": "Delete", "actor": mallory.URI, "object": bobsNote.URI},
+		{"id": "https://evil.test/2", "type": "Update", "actor": mallory.URI, "object": map[string]any{
+			"id": bobsNote.URI, "type": "Note", "attributedTo": bob.URI, "content": "<p>forged</p>"}},
+		{"id": "https://evil.test/3", "type": "Undo", "actor": mallory.URI, "object": map[string]any{
+			"id": "https://b.test/follows/1", "type": "Follow", "actor": bob.URI, "object": r.alice.URI}},
+		{"id": "https://evil.test/4", "type": "Undo", "actor": mallory.URI, "object": "https://b.test/follows/1"},
+		{"id": "https://evil.test/5", "type": "Accept", "actor": mallory.URI, "object": "https://a.test/activities/9"},
+		{"id": "https://evil.test/6", "type": "Create", "actor": mallory.URI, "object": map[string]any{
+			"id": "https://evil.test/n/1", "type": "Note", "attributedTo": bob.URI, "content": "<p>in bob's name</p>"}},
+	}
+	for _, doc := range tests {
+		t.Run(stringProp(doc, "type")+" "+stringProp(doc, "id"), func(t *testing.T) {
+			err := r.apply(doc)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	r.view(func(tx *storage.Tx) error {
+		s, err := tx.StatusByURI(bobsNote.URI)
+		if err != nil || s.Content != "<p>bob's</p>" {
+			t.Errorf("bob's note changed: %+v, %v", s, err)
+		}
+		if f, err := tx.Follow(bob.ID, r.alice.ID); err != nil || f.Pending {
+			t.Errorf("bob's follow changed: %+v, %v", f, err)
+		}
+		if f, err := tx.Follow(r.alice.ID, bob.ID); err != nil || !f.Pending {
+			t.Errorf("alice's request changed: %+v, %v", f, err)
+		}
+		if _, err := tx.StatusByURI("https://evil.test/n/1"); err == nil {
+			t.Error("a note in someone else's name was stored")
+		}
+		return nil
+	})
+}

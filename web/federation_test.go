@@ -356,6 +356,18 @@ func TestInbox_refusesBadRequests(t *testing.T) {
 			func(r *http.Request, body []byte) {
 				signOrFail(t, r, body, alice.PublicKeyID, aliceKey, time.Now())
 			}, 403},
+		{"far-future date", follow(alice.URI), func(r *http.Request, body []byte) {
+			signOrFail(t, r, body, alice.PublicKeyID, aliceKey, time.Now().Add(3*time.Hour))
+		}, 401},
+		{"host not signed", follow(alice.URI), func(r *http.Request, body []byte) {
+			signOrFail(t, r, body, alice.PublicKeyID, aliceKey, time.Now())
+			r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), " host", "", 1))
+		}, 401},
+		{"object claims another host", []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":"http://a.test/c/1","type":"Create","actor":%q,`+
+			`"object":{"id":"http://c.test/notes/1","type":"Note","attributedTo":%q,"content":"forged","to":["https://www.w3.org/ns/activitystreams#Public"]}}`, alice.URI, alice.URI)),
+			func(r *http.Request, body []byte) {
+				signOrFail(t, r, body, alice.PublicKeyID, aliceKey, time.Now())
+			}, 400},
 		{"not JSON", []byte(`{"type":`), func(r *http.Request, body []byte) {
 			signOrFail(t, r, body, alice.PublicKeyID, aliceKey, time.Now())
 		}, 400},
@@ -387,6 +399,9 @@ func TestInbox_refusesBadRequests(t *testing.T) {
 	}
 	if f := b.follow(alice.URI, bob.URI); f != nil {
 		t.Fatalf("a refused request stored a follow: %+v", f)
+	}
+	if b.statusByURI("http://c.test/notes/1") != nil {
+		t.Fatal("a note claimed from another host was stored")
 	}
 	if got := b.accountByURI(bob.URI).FollowersCount; got != 0 {
 		t.Fatalf("bob has %d followers", got)

@@ -270,3 +270,47 @@ func TestInbound_refusesOthersObjects(t *testing.T) {
 		return nil
 	})
 }
+
+// TestPeerFixtures_flags stores Flags as GoToSocial and Mastodon send them
+// (from their instance actors) as reports about our account and status.
+func TestPeerFixtures_flags(t *testing.T) {
+	for _, tt := range []struct {
+		file             string
+		account, status1 string
+		status2          string
+		comment          string
+	}{
+		{"gotosocial/flag.json", "http://fossbros-anonymous.io/users/foss_satan",
+			"http://fossbros-anonymous.io/users/foss_satan/statuses/01FVW7JHQFSFK166WWKR8CBA6M", "", "dark souls sucks"},
+		{"mastodon/flag-docs.json", "https://example.com/users/1", "https://example.com/posts/380590", "https://example.com/posts/380591", "Please take a look"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			r := newFixtureRig(t)
+			replace := []string{`"` + tt.account + `"`, `"` + r.alice.URI + `"`, `"` + tt.status1 + `"`, `"` + r.status.URI + `"`}
+			if tt.status2 != "" {
+				replace = append(replace, `"`+tt.status2+`"`, `"https://elsewhere.test/not-ours"`)
+			}
+			doc := r.load(tt.file, replace...)
+			for range 2 { // the same Flag twice makes one report
+				if err := r.apply(doc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.view(func(tx *storage.Tx) error {
+				reports, err := tx.Reports(10)
+				if err != nil {
+					return err
+				}
+				if len(reports) != 1 {
+					t.Fatalf("%d reports, want 1", len(reports))
+				}
+				rep := reports[0]
+				if len(rep.TargetIDs) != 1 || rep.TargetIDs[0] != r.alice.ID || len(rep.StatusIDs) != 1 ||
+					rep.StatusIDs[0] != r.status.ID || !strings.Contains(rep.Comment, tt.comment) {
+					t.Errorf("report %+v", rep)
+				}
+				return nil
+			})
+		})
+	}
+}

@@ -30,6 +30,8 @@ func (in *Instance) applyInbound(ctx context.Context, st *inboxRequest, typ stri
 		return in.inboundBlock(ctx, st)
 	case "Update":
 		return in.inboundUpdate(ctx, st)
+	case "Flag":
+		return in.inboundFlag(ctx, st)
 	}
 	in.log.DebugContext(ctx, "activity type not handled yet; acknowledged", "type", typ,
 		"activity", stringProp(st.raw, "id"), "actor", st.signer.URI)

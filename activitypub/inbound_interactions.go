@@ -326,3 +326,43 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 		return tx.PutStatus(&edited)
 	})
 }
+
+// maxReportedObjects bounds the objects one Flag may name.
+const maxReportedObjects = 100
+
+// inboundFlag stores a report about local accounts or statuses for the
+// admins. Mastodon sends it from its instance actor with the reported
+// account and statuses as objects.
+func (in *Instance) inboundFlag(ctx context.Context, st *inboxRequest) error {
+	objects := stringsOf(st.raw["object"])
+	if len(objects) > maxReportedObjects {
+		objects = objects[:maxReportedObjects]
+	}
+	id := in.store.NewID()
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		r := &storage.Report{ID: id, URI: stringProp(st.raw, "id"), ReporterID: st.signer.ID,
+			Comment: truncate(stringProp(st.raw, "content"), 5000), CreatedAt: in.now().UTC()}
+		for _, uri := range objects {
+			if a, err := tx.AccountByURI(uri); err == nil && a.Local() {
+				if !containsStorageID(r.TargetIDs, a.ID) {
+					r.TargetIDs = append(r.TargetIDs, a.ID)
+				}
+				continue
+			}
+			if s, err := tx.StatusByURI(uri); err == nil && s.Local {
+				r.StatusIDs = append(r.StatusIDs, s.ID)
+				if !containsStorageID(r.TargetIDs, s.AccountID) {
+					r.TargetIDs = append(r.TargetIDs, s.AccountID)
+				}
+			}
+		}
+		if len(r.TargetIDs) == 0 {
+			return nil // about nothing of ours
+		}
+		err := tx.CreateReport(r)
+		if errors.Is(err, storage.ErrExists) {
+			return nil // the same Flag again
+		}
+		return err
+	})
+}

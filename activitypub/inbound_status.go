@@ -296,11 +296,14 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 				localFollowers = append(localFollowers, id)
 			}
 		}
-		// Nobody sees posts of an account they block.
+		// Nobody sees posts of an account they block, or of one that
+		// blocks them.
 		unblocked := func(ids []storage.ID) []storage.ID {
 			var out []storage.ID
 			for _, id := range ids {
-				if blocked, err := tx.Blocks(id, author.ID); err == nil && !blocked {
+				b1, err1 := tx.Blocks(id, author.ID)
+				b2, err2 := tx.Blocks(author.ID, id)
+				if err1 == nil && err2 == nil && !b1 && !b2 {
 					out = append(out, id)
 				}
 			}

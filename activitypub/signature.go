@@ -138,6 +138,9 @@ func signRequest(r *http.Request, body []byte, keyID string, key crypto.PrivateK
 	headers := []string{httpsig.RequestTarget, "host", "date"}
 	if body != nil {
 		headers = append(headers, "digest")
+		if r.Header.Get("Content-Type") != "" {
+			headers = append(headers, "content-type")
+		}
 	}
 	r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
 	// httpsig reads the host from the header map; net/http ignores this

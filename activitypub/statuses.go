@@ -163,7 +163,27 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	// Mentioned actors first: conversations feel faster (their inbox
 	// rather than a shared one only matters for direct posts).
 	home := []storage.ID{author.ID}
+	blocked := map[storage.ID]bool{}
+	if err := in.store.View(func(tx *storage.Tx) error {
+		for _, m := range mentioned {
+			b1, err := tx.Blocks(author.ID, m.ID)
+			if err != nil {
+				return err
+			}
+			b2, err := tx.Blocks(m.ID, author.ID)
+			if err != nil {
+				return err
+			}
+			blocked[m.ID] = b1 || b2
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	for _, m := range mentioned {
+		if blocked[m.ID] {
+			continue // the author's content stays hidden from whom they block
+		}
 		if m.Local() {
 			home = append(home, m.ID)
 			continue

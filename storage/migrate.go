@@ -40,11 +40,13 @@ var (
 	bucketTagStatuses   = []byte("tag_statuses")      // tag ‖ 0 ‖ status ID → nothing
 	bucketMentions      = []byte("mentions")          // mentioned account ID ‖ status ID → nothing
 	bucketReblogs       = []byte("reblogs")           // boosted status ID ‖ boost ID → nothing
+	bucketReports       = []byte("reports")           // ID → Report
+	bucketReportsByURI  = []byte("reports_by_uri")    // Flag activity id → ID
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
 // above their largest key.
-var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses}
+var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports}
 
 var keySchemaVersion = []byte("schema_version")
 
@@ -136,6 +138,9 @@ var schema = []migration{
 			}
 			return reblogs.Put(pairKey(s.ReblogOfID, s.ID), nil)
 		})
+	}},
+	{"create report buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketReports, bucketReportsByURI)
 	}},
 }
 

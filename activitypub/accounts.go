@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
 )
@@ -270,3 +271,44 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
+
+// Report is a report as admins see it.
+type Report struct {
+	ID       storage.ID
+	URI      string
+	Reporter string   // actor id of the sender
+	Targets  []string // usernames of the reported local accounts
+	Statuses []string // URLs of the reported local statuses
+	Comment  string
+	Created  time.Time
+}
+
+// Reports returns the newest reports, up to limit.
+func (in *Instance) Reports(limit int) ([]Report, error) {
+	var out []Report
+	err := in.store.View(func(tx *storage.Tx) error {
+		reports, err := tx.Reports(limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range reports {
+			rep := Report{ID: r.ID, URI: r.URI, Comment: r.Comment, Created: r.CreatedAt}
+			if a, err := tx.Account(r.ReporterID); err == nil {
+				rep.Reporter = a.URI
+			}
+			for _, id := range r.TargetIDs {
+				if a, err := tx.Account(id); err == nil {
+					rep.Targets = append(rep.Targets, a.Username)
+				}
+			}
+			for _, id := range r.StatusIDs {
+				if s, err := tx.Status(id); err == nil {
+					rep.Statuses = append(rep.Statuses, s.URL)
+				}
+			}
+			out = append(out, rep)
+		}
+		return nil
+	})
+	return out, err
+}

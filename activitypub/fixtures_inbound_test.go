@@ -311,6 +311,11 @@ func TestPeerFixtures_flags(t *testing.T) {
 				}
 				return nil
 			})
+			shown, err := r.in.Reports(10)
+			if err != nil || len(shown) != 1 || len(shown[0].Targets) != 1 || shown[0].Targets[0] != "alice" ||
+				len(shown[0].Statuses) != 1 || shown[0].Statuses[0] != r.status.URL {
+				t.Errorf("reports for admins: %+v, %v", shown, err)
+			}
 		})
 	}
 }

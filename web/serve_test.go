@@ -194,6 +194,9 @@ func TestServe_adminSocket(t *testing.T) {
 	if len(accounts) != 1 || !accounts[0].Suspended {
 		t.Fatalf("accounts %+v", accounts)
 	}
+	if reports, err := client.ListReports(t.Context()); err != nil || len(reports) != 0 {
+		t.Fatalf("reports %+v, %v", reports, err)
+	}
 	// The change is visible to the running server at once.
 	la, err := srv.Instance().LocalAccount("alice")
 	if err != nil || !la.Account.Suspended {

@@ -28,6 +28,7 @@ type accountAdmin interface {
 	SetPassword(ctx context.Context, username, password string) error
 	SetAdmin(ctx context.Context, username string, admin bool) error
 	SetSuspended(ctx context.Context, username string, suspended bool) error
+	ListReports(ctx context.Context) ([]adminapi.Report, error)
 }
 
 // withAdmin reaches the running server over its admin socket or, when no
@@ -88,10 +89,40 @@ func adminCommand(stdout io.Writer) *cli.Command {
 			},
 		}
 	}
+	reports := &cli.Command{
+		Name:  "report",
+		Usage: "reports other instances sent about local accounts",
+		Commands: []*cli.Command{{
+			Name:  "list",
+			Usage: "list the newest reports",
+			Action: func(ctx context.Context, cmd *cli.Command) error {
+				return withAdmin(ctx, cmd, false, func(a accountAdmin) error {
+					reports, err := a.ListReports(ctx)
+					if err != nil {
+						return err
+					}
+					if len(reports) == 0 {
+						fmt.Fprintln(stdout, "no reports")
+						return nil
+					}
+					for _, r := range reports {
+						fmt.Fprintf(stdout, "%s  %s  from %s  about %s\n", r.ID, r.CreatedAt.Format(time.DateTime), r.Reporter, strings.Join(r.Accounts, ", "))
+						for _, s := range r.Statuses {
+							fmt.Fprintf(stdout, "    status %s\n", s)
+						}
+						if r.Comment != "" {
+							fmt.Fprintf(stdout, "    %q\n", r.Comment)
+						}
+					}
+					return nil
+				})
+			},
+		}},
+	}
 	return &cli.Command{
 		Name:  "admin",
 		Usage: "administer the instance (works while the server runs)",
-		Commands: []*cli.Command{{
+		Commands: []*cli.Command{reports, {
 			Name:  "account",
 			Usage: "manage local accounts",
 			Commands: []*cli.Command{

@@ -183,6 +183,9 @@ data_dir = %q
 	if r.code != 0 || !strings.Contains(r.stdout, "alice") || !lineHasWords(r.stdout, "bob", "admin", "active") {
 		t.Fatalf("list while serving: %+v", r)
 	}
+	if r := runCLI(t, "", "admin", "report", "list", "--config", cfg); r.code != 0 || r.stdout != "no reports\n" {
+		t.Fatalf("report list while serving: %+v", r)
+	}
 
 	// A second server on the same data fails with a clear reason.
 	r = runCLI(t, "", "serve", "--config", cfg)

@@ -69,6 +69,7 @@ func Handler(in *activitypub.Instance, log *slog.Logger) http.Handler {
 	r.HandleFunc("/accounts/{username}/password", h.password).Methods(http.MethodPost)
 	r.HandleFunc("/accounts/{username}/admin", h.flag(in.SetAdmin)).Methods(http.MethodPost)
 	r.HandleFunc("/accounts/{username}/suspended", h.flag(in.SetSuspended)).Methods(http.MethodPost)
+	r.HandleFunc("/reports", h.reports).Methods(http.MethodGet)
 	return r
 }
 
@@ -154,3 +155,22 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string { return e.Message }
+
+// Report is a report from another instance, as the admin commands show it.
+type Report struct {
+	ID        string    `json:"id"`
+	Reporter  string    `json:"reporter"`
+	Accounts  []string  `json:"accounts"`
+	Statuses  []string  `json:"statuses,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (h *handler) reports(w http.ResponseWriter, r *http.Request) {
+	out, err := Local{h.in}.ListReports(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}

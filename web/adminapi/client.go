@@ -45,6 +45,13 @@ func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 	return out, err
 }
 
+// ListReports returns the newest reports from other instances.
+func (c *Client) ListReports(ctx context.Context) ([]Report, error) {
+	var out []Report
+	err := c.do(ctx, http.MethodGet, "/reports", nil, &out)
+	return out, err
+}
+
 // CreateAccount creates a local account.
 func (c *Client) CreateAccount(ctx context.Context, n NewAccount) (Account, error) {
 	var out Account

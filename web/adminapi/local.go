@@ -48,3 +48,17 @@ func (l Local) SetAdmin(ctx context.Context, username string, admin bool) error 
 func (l Local) SetSuspended(ctx context.Context, username string, suspended bool) error {
 	return l.In.SetSuspended(ctx, username, suspended)
 }
+
+// ListReports returns the newest reports from other instances.
+func (l Local) ListReports(context.Context) ([]Report, error) {
+	reports, err := l.In.Reports(100)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Report, 0, len(reports))
+	for _, r := range reports {
+		out = append(out, Report{ID: r.ID.String(), Reporter: r.Reporter, Accounts: r.Targets,
+			Statuses: r.Statuses, Comment: r.Comment, CreatedAt: r.Created})
+	}
+	return out, nil
+}

@@ -47,7 +47,7 @@ func (e *internalError) Unwrap() error { return e.err }
 func (in *Instance) PostInbox(w http.ResponseWriter, r *http.Request, recipient *storage.Account) error {
 	ctx := context.WithValue(r.Context(), inboxContextKey{}, &inboxRequest{recipient: recipient})
 	r = r.WithContext(ctx)
-	handled, err := in.fedActor().PostInbox(ctx, w, r)
+	handled, err := in.fedActor().PostInbox(ctx, acceptedWriter{w}, r)
 	if err == nil && !handled {
 		return &BadRequestError{"an inbox accepts only application/activity+json or application/ld+json POSTs"}
 	}
@@ -67,6 +67,17 @@ func (in *Instance) PostInbox(w http.ResponseWriter, r *http.Request, recipient 
 	// JSON, vocabulary and shape errors from go-fed: the peer sent
 	// something we cannot read.
 	return &BadRequestError{"cannot read the activity: " + err.Error()}
+}
+
+// acceptedWriter answers 202 Accepted where go-fed writes 200, as Mastodon
+// and GoToSocial answer inbox deliveries.
+type acceptedWriter struct{ http.ResponseWriter }
+
+func (w acceptedWriter) WriteHeader(code int) {
+	if code == http.StatusOK {
+		code = http.StatusAccepted
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // fedActor is the go-fed actor wrapped around our delegate.

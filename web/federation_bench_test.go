@@ -41,7 +41,7 @@ func BenchmarkInbox_signedCreate(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode != http.StatusAccepted {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
 	}

@@ -416,7 +416,7 @@ func TestInbox_refusesBadRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 || !accepted(b.follow(alice.URI, bob.URI)) {
+	if resp.StatusCode != http.StatusAccepted || !accepted(b.follow(alice.URI, bob.URI)) {
 		t.Fatalf("valid follow: status %d, follow %+v", resp.StatusCode, b.follow(alice.URI, bob.URI))
 	}
 }

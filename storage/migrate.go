@@ -11,42 +11,46 @@ import (
 // Bucket names. Record buckets are keyed by ID.Key; index buckets map a
 // unique key to an ID.Key.
 var (
-	bucketMeta          = []byte("meta")              // schema_version → u64
-	bucketSettings      = []byte("settings")          // name → value
-	bucketCounters      = []byte("counters")          // name → u64
-	bucketAccounts      = []byte("accounts")          // ID → Account
-	bucketAccountsByURI = []byte("accounts_by_uri")   // actor URI → ID
-	bucketAccountsByAcc = []byte("accounts_by_acct")  // lower(username@domain) → ID
-	bucketUsers         = []byte("users")             // account ID → User
-	bucketUsersByEmail  = []byte("users_by_email")    // lower(email) → account ID
-	bucketPrivateKeys   = []byte("private_keys")      // account ID → PEM
-	bucketAccountsByKey = []byte("accounts_by_key")   // public key id → ID
-	bucketFollows       = []byte("follows")           // follower ID ‖ followed ID → Follow
-	bucketFollowersOf   = []byte("followers_of")      // followed ID ‖ follower ID → nothing
-	bucketFollowsByURI  = []byte("follows_by_uri")    // Follow activity id → follower ID ‖ followed ID
-	bucketDeliveries    = []byte("deliveries")        // due ms ‖ delivery ID → Delivery
-	bucketDeliveryBody  = []byte("delivery_bodies")   // body ID → refcount u32 ‖ body
-	bucketDeliveryHosts = []byte("delivery_hosts")    // host → HostState
-	bucketStatuses      = []byte("statuses")          // ID → Status
-	bucketStatusesByURI = []byte("statuses_by_uri")   // status URI → ID
-	bucketAccountStatus = []byte("account_statuses")  // account ID ‖ status ID → nothing
-	bucketHome          = []byte("home_timelines")    // owner ID ‖ status ID → nothing
-	bucketReplies       = []byte("replies")           // parent ID ‖ reply ID → nothing
-	bucketTombstones    = []byte("tombstones")        // deleted status URI → deletion time
-	bucketFavourites    = []byte("favourites")        // account ID ‖ status ID → Like activity id
-	bucketFavouritesURI = []byte("favourites_by_uri") // Like activity id → account ID ‖ status ID
-	bucketBlocks        = []byte("blocks")            // blocker ID ‖ blocked ID → Block activity id
-	bucketBlocksByURI   = []byte("blocks_by_uri")     // Block activity id → blocker ID ‖ blocked ID
-	bucketTagStatuses   = []byte("tag_statuses")      // tag ‖ 0 ‖ status ID → nothing
-	bucketMentions      = []byte("mentions")          // mentioned account ID ‖ status ID → nothing
-	bucketReblogs       = []byte("reblogs")           // boosted status ID ‖ boost ID → nothing
-	bucketReports       = []byte("reports")           // ID → Report
-	bucketReportsByURI  = []byte("reports_by_uri")    // Flag activity id → ID
+	bucketMeta          = []byte("meta")                 // schema_version → u64
+	bucketSettings      = []byte("settings")             // name → value
+	bucketCounters      = []byte("counters")             // name → u64
+	bucketAccounts      = []byte("accounts")             // ID → Account
+	bucketAccountsByURI = []byte("accounts_by_uri")      // actor URI → ID
+	bucketAccountsByAcc = []byte("accounts_by_acct")     // lower(username@domain) → ID
+	bucketUsers         = []byte("users")                // account ID → User
+	bucketUsersByEmail  = []byte("users_by_email")       // lower(email) → account ID
+	bucketPrivateKeys   = []byte("private_keys")         // account ID → PEM
+	bucketAccountsByKey = []byte("accounts_by_key")      // public key id → ID
+	bucketFollows       = []byte("follows")              // follower ID ‖ followed ID → Follow
+	bucketFollowersOf   = []byte("followers_of")         // followed ID ‖ follower ID → nothing
+	bucketFollowsByURI  = []byte("follows_by_uri")       // Follow activity id → follower ID ‖ followed ID
+	bucketDeliveries    = []byte("deliveries")           // due ms ‖ delivery ID → Delivery
+	bucketDeliveryBody  = []byte("delivery_bodies")      // body ID → refcount u32 ‖ body
+	bucketDeliveryHosts = []byte("delivery_hosts")       // host → HostState
+	bucketStatuses      = []byte("statuses")             // ID → Status
+	bucketStatusesByURI = []byte("statuses_by_uri")      // status URI → ID
+	bucketAccountStatus = []byte("account_statuses")     // account ID ‖ status ID → nothing
+	bucketHome          = []byte("home_timelines")       // owner ID ‖ status ID → nothing
+	bucketReplies       = []byte("replies")              // parent ID ‖ reply ID → nothing
+	bucketTombstones    = []byte("tombstones")           // deleted status URI → deletion time
+	bucketFavourites    = []byte("favourites")           // account ID ‖ status ID → Like activity id
+	bucketFavouritesURI = []byte("favourites_by_uri")    // Like activity id → account ID ‖ status ID
+	bucketBlocks        = []byte("blocks")               // blocker ID ‖ blocked ID → Block activity id
+	bucketBlocksByURI   = []byte("blocks_by_uri")        // Block activity id → blocker ID ‖ blocked ID
+	bucketTagStatuses   = []byte("tag_statuses")         // tag ‖ 0 ‖ status ID → nothing
+	bucketMentions      = []byte("mentions")             // mentioned account ID ‖ status ID → nothing
+	bucketReblogs       = []byte("reblogs")              // boosted status ID ‖ boost ID → nothing
+	bucketReports       = []byte("reports")              // ID → Report
+	bucketReportsByURI  = []byte("reports_by_uri")       // Flag activity id → ID
+	bucketApps          = []byte("oauth_apps")           // ID → App
+	bucketAppsByClient  = []byte("oauth_apps_by_client") // client_id → ID
+	bucketTokens        = []byte("oauth_tokens")         // SHA-256 of token → Token
+	bucketCodes         = []byte("oauth_codes")          // SHA-256 of code → AuthCode
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
 // above their largest key.
-var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports}
+var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports, bucketApps}
 
 var keySchemaVersion = []byte("schema_version")
 
@@ -141,6 +145,9 @@ var schema = []migration{
 	}},
 	{"create report buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketReports, bucketReportsByURI)
+	}},
+	{"create OAuth app, token and code buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketApps, bucketAppsByClient, bucketTokens, bucketCodes)
 	}},
 }
 

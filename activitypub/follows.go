@@ -33,6 +33,7 @@ func (in *Instance) Follow(ctx context.Context, follower *storage.Account, targe
 		bodyID, deliveries = in.newDeliveries(f.URI, follower.ID, []string{target.InboxURI})
 	}
 	var result *storage.Follow
+	nt := in.newNotifier(1)
 	err := in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if existing, err := tx.Follow(follower.ID, target.ID); err == nil {
 			result = existing
@@ -56,6 +57,11 @@ func (in *Instance) Follow(ctx context.Context, follower *storage.Account, targe
 			return err
 		}
 		result = &created
+		if target.Local() {
+			if err := nt.notify(tx, 0, target.ID, follower.ID, followNotice(created.Pending), 0); err != nil {
+				return err
+			}
+		}
 		return in.enqueue(tx, bodyID, body, deliveries)
 	})
 	return result, err

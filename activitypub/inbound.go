@@ -69,6 +69,7 @@ func (in *Instance) inboundFollow(ctx context.Context, st *inboxRequest) error {
 		return err
 	}
 	bodyID, deliveries := in.newDeliveries(accept["id"].(string), target.ID, []string{preferredInbox(follower)})
+	nt := in.newNotifier(1)
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if blocked, err := tx.Blocks(target.ID, follower.ID); err != nil || blocked {
 			if err == nil {
@@ -77,15 +78,22 @@ func (in *Instance) inboundFollow(ctx context.Context, st *inboxRequest) error {
 			return err
 		}
 		current := *f
+		repeated := false
 		if existing, err := tx.Follow(follower.ID, target.ID); err == nil {
 			// A repeated Follow: keep the state, take the new id, and
 			// confirm an accepted follow again (the peer may have lost it).
 			current.Pending, current.CreatedAt = existing.Pending, existing.CreatedAt
+			repeated = true
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		if err := tx.PutFollow(&current); err != nil {
 			return err
+		}
+		if !repeated {
+			if err := nt.notify(tx, 0, target.ID, follower.ID, followNotice(current.Pending), 0); err != nil {
+				return err
+			}
 		}
 		if current.Pending {
 			return nil

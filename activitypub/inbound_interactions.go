@@ -12,6 +12,7 @@ import (
 // inboundLike records a like of a status we hold.
 func (in *Instance) inboundLike(ctx context.Context, st *inboxRequest) error {
 	likeID, objectURI := stringProp(st.raw, "id"), stringOf(st.raw["object"])
+	nt := in.newNotifier(1)
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		s, err := tx.StatusByURI(objectURI)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -29,7 +30,13 @@ func (in *Instance) inboundLike(ctx context.Context, st *inboxRequest) error {
 			}
 			return err
 		}
-		return tx.PutFavourite(st.signer.ID, s.ID, likeID)
+		if _, err := tx.Favourite(st.signer.ID, s.ID); err == nil {
+			return nil // already counted
+		}
+		if err := tx.PutFavourite(st.signer.ID, s.ID, likeID); err != nil {
+			return err
+		}
+		return nt.notify(tx, 0, s.AccountID, st.signer.ID, storage.NotifyFavourite, s.ID)
 	})
 }
 
@@ -63,6 +70,7 @@ func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error
 	boost := &storage.Status{ID: storage.IDAt(published), URI: announceID, AccountID: st.signer.ID,
 		ReblogOfID: original.ID, Visibility: visibilityOf(stringsOf(st.raw["to"]), stringsOf(st.raw["cc"]), st.signer.FollowersURI),
 		To: stringsOf(st.raw["to"]), Cc: stringsOf(st.raw["cc"]), CreatedAt: published.UTC(), HomeOf: localFollowers}
+	nt := in.newNotifier(1)
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.StatusByURI(announceID); err == nil {
 			return nil
@@ -83,7 +91,10 @@ func (in *Instance) inboundAnnounce(ctx context.Context, st *inboxRequest) error
 				rec.HomeOf = append(rec.HomeOf, id)
 			}
 		}
-		return tx.CreateStatus(&rec)
+		if err := tx.CreateStatus(&rec); err != nil {
+			return err
+		}
+		return nt.notify(tx, 0, original.AccountID, st.signer.ID, storage.NotifyReblog, original.ID)
 	})
 }
 

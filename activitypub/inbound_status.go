@@ -252,6 +252,7 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 			mentionURIs[stringProp(m, "href")] = true
 		}
 	}
+	nt := in.newNotifier(len(mentionURIs))
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.StatusByURI(s.URI); err == nil {
 			return nil // already have it: a retried delivery
@@ -319,7 +320,15 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 			rec.ID++ // two statuses published in the same millisecond with the same random bits
 			err = tx.CreateStatus(&rec)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		for i, id := range mentionedLocal {
+			if err := nt.notify(tx, i, id, author.ID, storage.NotifyMention, rec.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -26,20 +26,35 @@ func (in *Instance) statusAndAuthor(id storage.ID) (*storage.Status, *storage.Ac
 	return st, author, err
 }
 
-// visibleTo reports whether account may interact with st: public and
-// unlisted statuses, or followers-only ones of an account it follows, or
-// ones that mention it.
-func visibleTo(tx *storage.Tx, st *storage.Status, account *storage.Account) bool {
-	switch {
-	case st.AccountID == account.ID, st.Visibility == storage.VisibilityPublic, st.Visibility == storage.VisibilityUnlisted:
+// VisibleTo reports whether viewer (nil: anonymous) may see st: public
+// and unlisted statuses, a followers-only one of an account it follows,
+// one that mentions it, or its own; never one whose author blocks it.
+func VisibleTo(tx *storage.Tx, st *storage.Status, viewer *storage.Account) bool {
+	if viewer != nil && st.AccountID == viewer.ID {
 		return true
-	case containsStorageID(st.Mentions, account.ID):
+	}
+	if viewer != nil {
+		if blocked, err := tx.Blocks(st.AccountID, viewer.ID); err != nil || blocked {
+			return false
+		}
+	}
+	switch {
+	case st.Visibility == storage.VisibilityPublic, st.Visibility == storage.VisibilityUnlisted:
+		return true
+	case viewer == nil:
+		return false
+	case containsStorageID(st.Mentions, viewer.ID):
 		return true
 	case st.Visibility == storage.VisibilityPrivate:
-		f, err := tx.Follow(account.ID, st.AccountID)
+		f, err := tx.Follow(viewer.ID, st.AccountID)
 		return err == nil && !f.Pending
 	}
 	return false
+}
+
+// visibleTo is VisibleTo for an acting account.
+func visibleTo(tx *storage.Tx, st *storage.Status, account *storage.Account) bool {
+	return VisibleTo(tx, st, account)
 }
 
 func containsStorageID(ids []storage.ID, id storage.ID) bool {
@@ -59,11 +74,15 @@ func (in *Instance) Favourite(ctx context.Context, account *storage.Account, sta
 	}
 	likeID := in.newActivityID()
 	like := withContext(activity{"id": likeID, "type": "Like", "actor": account.URI, "object": st.URI})
+	nt := in.newNotifier(1)
 	return in.interact(ctx, account, st, author, like, func(tx *storage.Tx) error {
 		if _, err := tx.Favourite(account.ID, st.ID); err == nil {
 			return errAlreadyDone
 		}
-		return tx.PutFavourite(account.ID, st.ID, likeID)
+		if err := tx.PutFavourite(account.ID, st.ID, likeID); err != nil {
+			return err
+		}
+		return nt.notify(tx, 0, st.AccountID, account.ID, storage.NotifyFavourite, st.ID)
 	})
 }
 
@@ -162,6 +181,7 @@ func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusI
 	boost.HomeOf = dedupeIDs(append([]storage.ID{account.ID}, home...))
 	bodyID, deliveries := in.newDeliveries(boost.URI, account.ID, inboxes)
 	var result *storage.Status
+	nt := in.newNotifier(1)
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if existing, err := in.findBoost(tx, account.ID, st.ID); err == nil {
 			result = existing
@@ -172,6 +192,9 @@ func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusI
 			return err
 		}
 		result = &rec
+		if err := nt.notify(tx, 0, st.AccountID, account.ID, storage.NotifyReblog, st.ID); err != nil {
+			return err
+		}
 		return in.enqueue(tx, bodyID, body, deliveries)
 	})
 	return result, err

@@ -202,10 +202,19 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	}
 	st.HomeOf = dedupeIDs(home)
 	bodyID, deliveries := in.newDeliveries(stringOf(create["id"]), author.ID, inboxes)
+	nt := in.newNotifier(len(mentioned))
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		created := *st
 		if err := tx.CreateStatus(&created); err != nil {
 			return err
+		}
+		for i, m := range mentioned {
+			if blocked[m.ID] {
+				continue
+			}
+			if err := nt.notify(tx, i, m.ID, author.ID, storage.NotifyMention, st.ID); err != nil {
+				return err
+			}
 		}
 		return in.enqueue(tx, bodyID, body, deliveries)
 	})

@@ -230,3 +230,25 @@ func decodeJSON(data []byte, v any) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// KnownDomains returns the hosts of remote accounts we hold, each once,
+// looking at no more than scan accounts.
+func (tx *Tx) KnownDomains(scan int) ([]string, error) {
+	accounts, err := tx.bucket(bucketAccountsByAcc)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	c := accounts.Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && n < scan; k, _ = c.Next() {
+		n++
+		_, domain, _ := strings.Cut(string(k), "@")
+		if domain != "" && !seen[domain] {
+			seen[domain] = true
+			out = append(out, domain)
+		}
+	}
+	return out, nil
+}

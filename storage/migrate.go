@@ -46,6 +46,7 @@ var (
 	bucketAppsByClient  = []byte("oauth_apps_by_client") // client_id → ID
 	bucketTokens        = []byte("oauth_tokens")         // SHA-256 of token → Token
 	bucketCodes         = []byte("oauth_codes")          // SHA-256 of code → AuthCode
+	bucketNotifications = []byte("notifications")        // recipient ID ‖ notification ID → Notification
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -148,6 +149,9 @@ var schema = []migration{
 	}},
 	{"create OAuth app, token and code buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketApps, bucketAppsByClient, bucketTokens, bucketCodes)
+	}},
+	{"create the notifications bucket", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketNotifications)
 	}},
 }
 

@@ -502,3 +502,46 @@ func (tx *Tx) pairIDs(bucket []byte, owner ID) ([]ID, error) {
 	}
 	return out, nil
 }
+
+// maxPublicScan bounds how many statuses one public timeline page may
+// look at: the page comes from walking all statuses newest first.
+const maxPublicScan = 5000
+
+// PublicTimeline returns a page of public statuses, newest first, without
+// boosts; with localOnly only this instance's, with remoteOnly only
+// others'.
+func (tx *Tx) PublicTimeline(p Page, localOnly, remoteOnly bool) ([]*Status, error) {
+	statuses, err := tx.bucket(bucketStatuses)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limit <= 0 {
+		p.Limit = 20
+	}
+	c := statuses.Cursor()
+	var k, v []byte
+	if p.MaxID != 0 {
+		k, v = c.Seek(p.MaxID.Key())
+		if k == nil || idFromKey(k) >= p.MaxID {
+			k, v = c.Prev()
+		}
+	} else {
+		k, v = c.Last()
+	}
+	var out []*Status
+	for scanned := 0; k != nil && len(out) < p.Limit && scanned < maxPublicScan; k, v = c.Prev() {
+		scanned++
+		if idFromKey(k) <= p.MinID {
+			break
+		}
+		var s Status
+		if err := decodeJSON(v, &s); err != nil {
+			return nil, err
+		}
+		if s.Visibility != VisibilityPublic || s.ReblogOfID != 0 || (localOnly && !s.Local) || (remoteOnly && s.Local) {
+			continue
+		}
+		out = append(out, &s)
+	}
+	return out, nil
+}

@@ -31,6 +31,9 @@ func TestFederation_interactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "a to count bob's like", func() bool { return a.statusByURI(post.URI).FavouritesCount == 1 })
+	if got := a.notifications(alice); len(got) == 0 || got[0] != "favourite" {
+		t.Fatalf("alice's notifications %v, want a favourite first", got)
+	}
 	if err := b.in().Unfavourite(ctx, bob, onB.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +53,9 @@ func TestFederation_interactions(t *testing.T) {
 		t.Fatal("boost not in carol's home timeline")
 	}
 	eventually(t, "a to count the boost", func() bool { return a.statusByURI(post.URI).ReblogsCount == 1 })
+	if got := a.notifications(alice); got[0] != "reblog" {
+		t.Fatalf("alice's notifications %v, want a reblog first", got)
+	}
 	if err := b.in().Unboost(ctx, bob, onB.ID); err != nil {
 		t.Fatal(err)
 	}

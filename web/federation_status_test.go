@@ -121,6 +121,10 @@ func TestFederation_statuses(t *testing.T) {
 	if !slices.Contains(a.home(alice), second.URI) {
 		t.Fatal("a mention of alice is not in her home timeline")
 	}
+	// alice was notified of bob's follow, then of the two mentions.
+	if got := a.notifications(alice); !slices.Equal(got, []string{"mention", "mention", "follow"}) {
+		t.Fatalf("alice's notifications %v, want two mentions and the follow, newest first", got)
+	}
 
 	// A direct message from alice to carol: c gets it, b does not.
 	dm := a.post(alice, activitypub.Draft{Text: "@carol@c.test psst", Visibility: storage.VisibilityDirect})
@@ -183,4 +187,22 @@ func getVia(t testing.TB, n *network, url, accept string) (*http.Response, []byt
 		t.Fatal(err)
 	}
 	return resp, body
+}
+
+// notifications lists the types of an account's notifications on nd,
+// newest first.
+func (nd *node) notifications(account *storage.Account) []string {
+	var types []string
+	_ = nd.srv.Store().View(func(tx *storage.Tx) error {
+		local, err := tx.AccountByURI(account.URI)
+		if err != nil {
+			return err
+		}
+		ns, err := tx.Notifications(local.ID, storage.Page{Limit: 100}, nil, 1000)
+		for _, n := range ns {
+			types = append(types, n.Type)
+		}
+		return err
+	})
+	return types
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/adminapi"
 	"github.com/rhizome-fed/rhizome/web/federation"
+	"github.com/rhizome-fed/rhizome/web/mastodon"
+	"github.com/rhizome-fed/rhizome/web/oauth"
 	"github.com/rhizome-fed/rhizome/web/pages"
 	"github.com/rhizome-fed/rhizome/web/respond"
 	"github.com/rhizome-fed/rhizome/web/wellknown"
@@ -125,6 +127,8 @@ func (s *Server) routes() http.Handler {
 	}, s.log)
 	federation.Mount(r, s.in, s.store, s.log, federation.Options{AuthorizedFetch: s.opts.AuthorizedFetch})
 	pages.Mount(r, s.in, s.store, s.log)
+	oauth.Mount(r, s.in, s.store, s.log, oauth.Options{Now: s.opts.Now})
+	mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title})
 	// Middleware wraps the router itself, not r.Use, so that 404s and 405s
 	// are logged and size-limited too.
 	return requestIDs(logRequests(s.log, recoverPanics(s.log, limitBodies(s.opts.MaxBodyBytes, r))))

@@ -1,0 +1,50 @@
+package activitypub
+
+import (
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// notifier hands out notification IDs allocated before a transaction
+// (which may run twice) and writes notifications inside it.
+type notifier struct {
+	ids []storage.ID
+	now time.Time
+}
+
+// newNotifier allocates n notification IDs.
+func (in *Instance) newNotifier(n int) *notifier {
+	nt := &notifier{now: in.now().UTC()}
+	for range n {
+		nt.ids = append(nt.ids, in.store.NewID())
+	}
+	return nt
+}
+
+// notify tells recipient, when it is a local account other than from and
+// does not block from, that from did typ (about status, if any). It uses
+// the i-th allocated ID, so a transaction that runs again writes the same
+// notifications.
+func (nt *notifier) notify(tx *storage.Tx, i int, recipient, from storage.ID, typ string, status storage.ID) error {
+	if i >= len(nt.ids) || recipient == from || recipient == 0 {
+		return nil
+	}
+	r, err := tx.Account(recipient)
+	if err != nil || !r.Local() {
+		return nil
+	}
+	if blocked, err := tx.Blocks(recipient, from); err != nil || blocked {
+		return err
+	}
+	return tx.AddNotification(&storage.Notification{ID: nt.ids[i], RecipientID: recipient, Type: typ,
+		FromID: from, StatusID: status, CreatedAt: nt.now})
+}
+
+// followNotice is the notification type for a new follow.
+func followNotice(pending bool) string {
+	if pending {
+		return storage.NotifyFollowRequest
+	}
+	return storage.NotifyFollow
+}

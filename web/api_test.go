@@ -1,0 +1,247 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// apiToken stores an app and a user token for account with the given
+// scopes, as the OAuth flow would, and returns the raw token.
+func apiToken(t testing.TB, s *Server, account *storage.Account, scopes ...string) string {
+	t.Helper()
+	raw := "token-" + account.Username + "-" + strings.Join(scopes, "-")
+	app := &storage.App{ID: s.Store().NewID(), ClientID: "client-" + raw, ClientSecretHash: storage.SecretHash("secret"),
+		Name: "Test app", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: scopes, CreatedAt: time.Now()}
+	if err := s.Store().Update(t.Context(), func(tx *storage.Tx) error {
+		if err := tx.CreateApp(app); err != nil {
+			return err
+		}
+		return tx.PutToken(&storage.Token{Hash: storage.SecretHash(raw), AppID: app.ID, AccountID: account.ID, Scopes: scopes, CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// call makes an API request with an optional bearer token and JSON body,
+// and decodes the JSON answer into out (when not nil).
+func call(t testing.TB, method, url, token string, body any, out any) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d, not JSON: %s", method, url, resp.StatusCode, data)
+		}
+	}
+	return resp
+}
+
+func keysOf(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Field sets Mastodon documents for its entities (docs.joinmastodon.org
+// entities/Account and entities/Status): every one must be present.
+var (
+	accountFields = []string{"id", "username", "acct", "display_name", "locked", "bot", "discoverable", "group",
+		"created_at", "note", "url", "uri", "avatar", "avatar_static", "header", "header_static", "followers_count",
+		"following_count", "statuses_count", "last_status_at", "emojis", "fields"}
+	statusFields = []string{"id", "uri", "url", "created_at", "account", "content", "visibility", "sensitive",
+		"spoiler_text", "media_attachments", "application", "mentions", "tags", "emojis", "reblogs_count",
+		"favourites_count", "replies_count", "in_reply_to_id", "in_reply_to_account_id", "reblog", "poll", "card",
+		"language", "text", "edited_at", "favourited", "reblogged", "muted", "bookmarked", "pinned", "filtered"}
+	relationshipFields = []string{"id", "following", "showing_reblogs", "notifying", "followed_by", "blocking",
+		"blocked_by", "muting", "muting_notifications", "requested", "requested_by", "domain_blocking", "endorsed", "note"}
+)
+
+func requireFields(t *testing.T, what string, m map[string]any, fields []string) {
+	t.Helper()
+	for _, f := range fields {
+		if _, ok := m[f]; !ok {
+			t.Errorf("%s lacks %q (has %v)", what, f, keysOf(m))
+		}
+	}
+}
+
+func TestAPI_entitiesScopesAndVisibility(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	rw := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	readOnly := apiToken(t, ts.Server, bob, "read")
+	bobRW := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+
+	var me map[string]any
+	if resp := call(t, "GET", api+"/accounts/verify_credentials", rw, nil, &me); resp.StatusCode != 200 {
+		t.Fatalf("verify_credentials: %d %v", resp.StatusCode, me)
+	}
+	requireFields(t, "Account", me, append(accountFields, "source"))
+	if me["acct"] != "alice" || me["avatar"] == "" || !strings.HasSuffix(me["avatar"].(string), ".png") {
+		t.Errorf("account %v", me)
+	}
+	var post map[string]any
+	resp := call(t, "POST", api+"/statuses", rw, map[string]any{"status": "Hello @bob #rhizome", "spoiler_text": "hi", "language": "en"}, &post)
+	if resp.StatusCode != 200 {
+		t.Fatalf("post: %d %v", resp.StatusCode, post)
+	}
+	requireFields(t, "Status", post, statusFields)
+	if post["sensitive"] != true || post["spoiler_text"] != "hi" || post["in_reply_to_id"] != nil || post["language"] != "en" {
+		t.Errorf("status %v", post)
+	}
+	if created, _ := post["created_at"].(string); len(created) != len("2006-01-02T15:04:05.000Z") || !strings.HasSuffix(created, "Z") {
+		t.Errorf("created_at %q is not ISO 8601 with milliseconds", created)
+	}
+	if mentions, _ := post["mentions"].([]any); len(mentions) != 1 {
+		t.Errorf("mentions %v", post["mentions"])
+	}
+	id := post["id"].(string)
+
+	// Scopes: a read token cannot post; no token cannot read home.
+	if resp := call(t, "POST", api+"/statuses", readOnly, map[string]any{"status": "nope"}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("post with a read token: %d, want 403", resp.StatusCode)
+	}
+	if resp := call(t, "GET", api+"/timelines/home", "", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("home without a token: %d, want 401", resp.StatusCode)
+	}
+	if resp := call(t, "GET", api+"/timelines/home", "bogus", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("home with a bad token: %d, want 401", resp.StatusCode)
+	}
+
+	// bob follows alice and sees her posts; a followers-only post is
+	// hidden from strangers.
+	var rel map[string]any
+	if resp := call(t, "POST", api+"/accounts/"+alice.ID.String()+"/follow", bobRW, nil, &rel); resp.StatusCode != 200 || rel["following"] != true {
+		t.Fatalf("follow: %d %v", resp.StatusCode, rel)
+	}
+	requireFields(t, "Relationship", rel, relationshipFields)
+	var private map[string]any
+	call(t, "POST", api+"/statuses", rw, map[string]any{"status": "followers only", "visibility": "private"}, &private)
+	var home []map[string]any
+	call(t, "GET", api+"/timelines/home?limit=10", bobRW, nil, &home)
+	if len(home) == 0 || home[0]["id"] != private["id"] {
+		t.Fatalf("bob's home %v", home)
+	}
+	if resp := call(t, "GET", api+"/statuses/"+private["id"].(string), "", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("anonymous GET of a followers-only status: %d, want 404", resp.StatusCode)
+	}
+	var publicTL []map[string]any
+	call(t, "GET", api+"/timelines/public", "", nil, &publicTL)
+	for _, s := range publicTL {
+		if s["id"] == private["id"] {
+			t.Error("followers-only status in the public timeline")
+		}
+	}
+	// Favourite and reblog.
+	var faved map[string]any
+	call(t, "POST", api+"/statuses/"+id+"/favourite", bobRW, nil, &faved)
+	if faved["favourited"] != true || faved["favourites_count"] != float64(1) {
+		t.Errorf("favourite: %v", faved)
+	}
+	var boost map[string]any
+	call(t, "POST", api+"/statuses/"+id+"/reblog", bobRW, nil, &boost)
+	if inner, _ := boost["reblog"].(map[string]any); inner == nil || inner["id"] != id {
+		t.Errorf("reblog: %v", boost)
+	}
+	// Reply, context, delete with source text.
+	var reply map[string]any
+	call(t, "POST", api+"/statuses", bobRW, map[string]any{"status": "@alice hi", "in_reply_to_id": id}, &reply)
+	var ctx map[string][]map[string]any
+	call(t, "GET", api+"/statuses/"+id+"/context", rw, nil, &ctx)
+	if len(ctx["descendants"]) != 1 || ctx["descendants"][0]["id"] != reply["id"] {
+		t.Errorf("context %v", ctx)
+	}
+	var deleted map[string]any
+	call(t, "DELETE", api+"/statuses/"+reply["id"].(string), bobRW, nil, &deleted)
+	if deleted["text"] != "@alice hi" {
+		t.Errorf("delete: text %v", deleted["text"])
+	}
+	if resp := call(t, "DELETE", api+"/statuses/"+id, bobRW, nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("deleting someone else's status: %d, want 403", resp.StatusCode)
+	}
+	// Validation: 422 with an error message.
+	var bad map[string]any
+	if resp := call(t, "POST", api+"/statuses", rw, map[string]any{"status": ""}, &bad); resp.StatusCode != 422 || bad["error"] == nil {
+		t.Errorf("empty status: %d %v", resp.StatusCode, bad)
+	}
+	if resp := call(t, "GET", api+"/statuses/99999999", rw, nil, &bad); resp.StatusCode != 404 || bad["error"] == nil {
+		t.Errorf("unknown status: %d %v", resp.StatusCode, bad)
+	}
+	_ = url.Values{}
+}
+
+func TestAPI_instanceAndPaging(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	token := apiToken(t, ts.Server, alice, "read", "write")
+	var v1, v2 map[string]any
+	call(t, "GET", ts.URL+"/api/v1/instance", "", nil, &v1)
+	call(t, "GET", ts.URL+"/api/v2/instance", "", nil, &v2)
+	if !strings.HasPrefix(v1["version"].(string), "4.3.0 (compatible; Rhizome") || v2["domain"] != ts.Domain {
+		t.Fatalf("instance: %v / %v", v1["version"], v2["domain"])
+	}
+	cfg, _ := v2["configuration"].(map[string]any)
+	if st, _ := cfg["statuses"].(map[string]any); st["max_characters"] != float64(5000) {
+		t.Fatalf("configuration.statuses %v", cfg["statuses"])
+	}
+	var ids []string
+	for i := range 5 {
+		var s map[string]any
+		call(t, "POST", ts.URL+"/api/v1/statuses", token, map[string]any{"status": "post " + string(rune('a'+i))}, &s)
+		ids = append(ids, s["id"].(string))
+	}
+	var pg []map[string]any
+	resp := call(t, "GET", ts.URL+"/api/v1/timelines/home?limit=2", token, nil, &pg)
+	if len(pg) != 2 || pg[0]["id"] != ids[4] || pg[1]["id"] != ids[3] {
+		t.Fatalf("first page %v", pg)
+	}
+	link := resp.Header.Get("Link")
+	if !strings.Contains(link, `max_id=`+ids[3]) || !strings.Contains(link, `rel="next"`) || !strings.Contains(link, `min_id=`+ids[4]) {
+		t.Fatalf("Link %q", link)
+	}
+	call(t, "GET", ts.URL+"/api/v1/timelines/home?limit=2&max_id="+ids[3], token, nil, &pg)
+	if len(pg) != 2 || pg[0]["id"] != ids[2] || pg[1]["id"] != ids[1] {
+		t.Fatalf("next page %v", pg)
+	}
+	call(t, "GET", ts.URL+"/api/v1/timelines/home?limit=2&min_id="+ids[0], token, nil, &pg)
+	if len(pg) != 2 || pg[0]["id"] != ids[2] || pg[1]["id"] != ids[1] {
+		t.Fatalf("min_id page %v (want the two just above %s, newest first)", pg, ids[0])
+	}
+	if resp := call(t, "GET", ts.URL+"/api/v1/timelines/home?max_id=banana", token, nil, nil); resp.StatusCode != 400 {
+		t.Fatalf("max_id=banana: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,354 @@
+package mastodon
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+// accountByPath loads the account named by the {id} path variable.
+func (h *handler) accountByPath(r *http.Request) (*storage.Account, error) {
+	id, err := pathID(mux.Vars(r)["id"])
+	if err != nil {
+		return nil, err
+	}
+	var a *storage.Account
+	err = h.store.View(func(tx *storage.Tx) error {
+		a, err = tx.Account(id)
+		return err
+	})
+	if err == nil && a.URI == h.in.InstanceActorURI() {
+		err = &activitypub.NotFoundError{What: "account " + id.String()}
+	}
+	return a, err
+}
+
+// credentialAccount renders the signed-in account with its source.
+func (h *handler) credentialAccount(tx *storage.Tx, a *storage.Account) (Account, error) {
+	out := h.renderer(a).account(a)
+	var requests int64
+	if err := tx.ForEachFollower(a.ID, func(f *storage.Follow) error {
+		if f.Pending {
+			requests++
+		}
+		return nil
+	}); err != nil {
+		return out, err
+	}
+	u, err := tx.User(a.ID)
+	if err != nil {
+		return out, err
+	}
+	out.Source = &Source{Privacy: storage.VisibilityPublic, Language: "", Note: a.Note, Fields: []any{}, FollowRequestsCount: requests}
+	out.Role = &Role{ID: "-99", Name: "", Permissions: "0", Color: ""}
+	if u.Admin {
+		out.Role = &Role{ID: "3", Name: "Owner", Permissions: "1048575", Color: "", Highlighted: true}
+	}
+	return out, nil
+}
+
+// verifyCredentials serves GET /api/v1/accounts/verify_credentials.
+func (h *handler) verifyCredentials(w http.ResponseWriter, r *http.Request) {
+	var out Account
+	err := h.store.View(func(tx *storage.Tx) error {
+		a, err := tx.Account(viewer(r).ID)
+		if err != nil {
+			return err
+		}
+		out, err = h.credentialAccount(tx, a)
+		return err
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// updateCredentials serves PATCH /api/v1/accounts/update_credentials.
+func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
+	p, err := params(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	var profile activitypub.Profile
+	if v, ok := p["display_name"]; ok && len(v) > 0 {
+		profile.DisplayName = &v[0]
+	}
+	if v, ok := p["note"]; ok && len(v) > 0 {
+		profile.Note = &v[0]
+	}
+	if locked, ok := boolParam(p, "locked"); ok {
+		profile.Locked = &locked
+	}
+	if discoverable, ok := boolParam(p, "discoverable"); ok {
+		profile.Discoverable = &discoverable
+	}
+	if _, err := h.in.UpdateProfile(r.Context(), viewer(r), profile); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	h.verifyCredentials(w, r)
+}
+
+// account serves GET /api/v1/accounts/:id.
+func (h *handler) account(w http.ResponseWriter, r *http.Request) {
+	a, err := h.accountByPath(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, h.renderer(viewer(r)).account(a))
+}
+
+// lookup serves GET /api/v1/accounts/lookup?acct=user[@host], from what
+// is stored (no network).
+func (h *handler) lookup(w http.ResponseWriter, r *http.Request) {
+	acct := strings.TrimPrefix(r.URL.Query().Get("acct"), "@")
+	if acct == "" {
+		respond.Error(w, r, h.log, &respond.BadRequest{Reason: "acct is required"})
+		return
+	}
+	user, host, _ := strings.Cut(acct, "@")
+	if strings.EqualFold(host, h.in.Domain()) {
+		host = ""
+	}
+	var a *storage.Account
+	err := h.store.View(func(tx *storage.Tx) error {
+		var err error
+		a, err = tx.AccountByAcct(user, host)
+		return err
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, h.renderer(viewer(r)).account(a))
+}
+
+// relationships serves GET /api/v1/accounts/relationships?id[]=…
+func (h *handler) relationships(w http.ResponseWriter, r *http.Request) {
+	ids := list(r.URL.Query(), "id")
+	if len(ids) > 100 {
+		ids = ids[:100]
+	}
+	rd := h.renderer(viewer(r))
+	out := []Relationship{}
+	err := h.store.View(func(tx *storage.Tx) error {
+		for _, raw := range ids {
+			id, err := storage.ParseID(raw)
+			if err != nil {
+				continue
+			}
+			a, err := tx.Account(id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rel, err := rd.relationship(tx, a)
+			if err != nil {
+				return err
+			}
+			out = append(out, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// accountStatuses serves GET /api/v1/accounts/:id/statuses: what the
+// viewer may see, newest first.
+func (h *handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
+	a, err := h.accountByPath(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	q := r.URL.Query()
+	excludeReplies, _ := boolParam(q, "exclude_replies")
+	excludeReblogs, _ := boolParam(q, "exclude_reblogs")
+	onlyMedia, _ := boolParam(q, "only_media")
+	if pinned, _ := boolParam(q, "pinned"); pinned {
+		respond.JSON(w, http.StatusOK, []any{}) // nothing can be pinned yet
+		return
+	}
+	tagged := strings.ToLower(q.Get("tagged"))
+	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+		return tx.AccountStatuses(a.ID, p)
+	}, func(s *storage.Status) bool {
+		return !(excludeReplies && s.InReplyToID != 0 && s.InReplyToAccountID != s.AccountID) &&
+			!(excludeReblogs && s.ReblogOfID != 0) && !(onlyMedia && len(s.Attachments) == 0) &&
+			(tagged == "" || containsString(s.Tags, tagged))
+	})
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// followers and following serve the account lists, newest account first.
+func (h *handler) followers(w http.ResponseWriter, r *http.Request) { h.followList(w, r, true) }
+func (h *handler) following(w http.ResponseWriter, r *http.Request) { h.followList(w, r, false) }
+
+func (h *handler) followList(w http.ResponseWriter, r *http.Request, followers bool) {
+	a, err := h.accountByPath(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	p, _, err := page(r.URL.Query(), 40, 80)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	rd := h.renderer(viewer(r))
+	out := []Account{}
+	var first, last storage.ID
+	err = h.store.View(func(tx *storage.Tx) error {
+		var follows []*storage.Follow
+		var err error
+		if followers {
+			follows, err = tx.FollowersPage(a.ID, p.MaxID, p.Limit)
+		} else {
+			follows, err = tx.FollowingPage(a.ID, p.MaxID, p.Limit)
+		}
+		if err != nil {
+			return err
+		}
+		for _, f := range follows {
+			other := f.FollowerID
+			if !followers {
+				other = f.FollowedID
+			}
+			acct, err := tx.Account(other)
+			if err != nil {
+				return err
+			}
+			if first == 0 {
+				first = other
+			}
+			last = other
+			out = append(out, rd.account(acct))
+		}
+		return nil
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	linkHeader(w, r, h.in.BaseURL(), first, last)
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// relationshipWith renders the viewer's relationship with a after an
+// action.
+func (h *handler) relationshipWith(w http.ResponseWriter, r *http.Request, a *storage.Account) {
+	var rel Relationship
+	err := h.store.View(func(tx *storage.Tx) error {
+		var err error
+		rel, err = h.renderer(viewer(r)).relationship(tx, a)
+		return err
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, rel)
+}
+
+// accountAction runs a local action on the account in the path and
+// answers with the relationship.
+func (h *handler) accountAction(act func(r *http.Request, me, target *storage.Account) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		target, err := h.accountByPath(r)
+		if err != nil {
+			respond.Error(w, r, h.log, err)
+			return
+		}
+		if err := act(r, viewer(r), target); err != nil {
+			respond.Error(w, r, h.log, err)
+			return
+		}
+		h.relationshipWith(w, r, target)
+	}
+}
+
+func (h *handler) follow(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
+		_, err := h.in.Follow(r.Context(), me, target)
+		return err
+	})(w, r)
+}
+
+func (h *handler) unfollow(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
+		return h.in.Unfollow(r.Context(), me, target)
+	})(w, r)
+}
+
+func (h *handler) block(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
+		return h.in.Block(r.Context(), me, target)
+	})(w, r)
+}
+
+func (h *handler) unblock(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
+		return h.in.Unblock(r.Context(), me, target)
+	})(w, r)
+}
+
+// followRequests serves GET /api/v1/follow_requests.
+func (h *handler) followRequests(w http.ResponseWriter, r *http.Request) {
+	me := viewer(r)
+	rd := h.renderer(me)
+	out := []Account{}
+	err := h.store.View(func(tx *storage.Tx) error {
+		return tx.ForEachFollower(me.ID, func(f *storage.Follow) error {
+			if !f.Pending || len(out) >= 80 {
+				return nil
+			}
+			a, err := tx.Account(f.FollowerID)
+			if err != nil {
+				return err
+			}
+			out = append(out, rd.account(a))
+			return nil
+		})
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+func (h *handler) authorizeFollow(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, follower *storage.Account) error {
+		return h.in.AcceptFollowRequest(r.Context(), me, follower)
+	})(w, r)
+}
+
+func (h *handler) rejectFollow(w http.ResponseWriter, r *http.Request) {
+	h.accountAction(func(r *http.Request, me, follower *storage.Account) error {
+		return h.in.RejectFollowRequest(r.Context(), me, follower)
+	})(w, r)
+}

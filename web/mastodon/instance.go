@@ -1,0 +1,107 @@
+package mastodon
+
+import (
+	"net/http"
+
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+// Limits clients read from the instance's configuration.
+const (
+	maxCharacters    = 5000
+	maxMedia         = 4
+	charactersPerURL = 23
+)
+
+// apiVersion is the Mastodon version apps see; they detect features by it.
+func (h *handler) apiVersion() string {
+	return "4.3.0 (compatible; Rhizome " + h.opts.Version + ")"
+}
+
+func (h *handler) title() string { return cmpOr(h.opts.Title, h.in.Title()) }
+
+func statusesConfig() map[string]any {
+	return map[string]any{"max_characters": maxCharacters, "max_media_attachments": maxMedia,
+		"characters_reserved_per_url": charactersPerURL}
+}
+
+func mediaConfig() map[string]any {
+	return map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0, "image_matrix_limit": 0,
+		"video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0, "description_limit": 1500}
+}
+
+func pollsConfig() map[string]any {
+	return map[string]any{"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2629746}
+}
+
+// instanceV1 serves GET /api/v1/instance.
+func (h *handler) instanceV1(w http.ResponseWriter, r *http.Request) {
+	usage, err := h.in.Usage()
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	var domains []string
+	_ = h.store.View(func(tx *storage.Tx) error { domains, err = tx.KnownDomains(100000); return err })
+	respond.JSON(w, http.StatusOK, map[string]any{
+		"uri": h.in.Domain(), "title": h.title(), "short_description": "", "description": "",
+		"email": "", "version": h.apiVersion(),
+		"urls":      map[string]any{"streaming_api": "wss://" + h.in.Domain()},
+		"stats":     map[string]any{"user_count": usage.Users, "status_count": usage.LocalPosts, "domain_count": len(domains)},
+		"thumbnail": h.in.BaseURL() + pathDefaultHeader, "languages": []string{"en"},
+		"registrations": false, "approval_required": false, "invites_enabled": false,
+		"configuration": map[string]any{
+			"accounts": map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses": statusesConfig(), "media_attachments": mediaConfig(), "polls": pollsConfig(),
+		},
+		"contact_account": nil, "rules": []any{},
+	})
+}
+
+// instanceV2 serves GET /api/v2/instance.
+func (h *handler) instanceV2(w http.ResponseWriter, r *http.Request) {
+	usage, err := h.in.Usage()
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{
+		"domain": h.in.Domain(), "title": h.title(), "version": h.apiVersion(),
+		"source_url": "https://github.com/rhizome-fed/rhizome", "description": "",
+		"usage":     map[string]any{"users": map[string]any{"active_month": usage.ActiveMonth}},
+		"thumbnail": map[string]any{"url": h.in.BaseURL() + pathDefaultHeader},
+		"icon":      []any{},
+		"languages": []string{"en"},
+		"configuration": map[string]any{
+			"urls":              map[string]any{"streaming": "wss://" + h.in.Domain(), "status": nil},
+			"vapid":             map[string]any{"public_key": ""},
+			"accounts":          map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses":          statusesConfig(),
+			"media_attachments": mediaConfig(),
+			"polls":             pollsConfig(),
+			"translation":       map[string]any{"enabled": false},
+		},
+		"registrations": map[string]any{"enabled": false, "approval_required": false, "message": nil, "url": nil},
+		"api_versions":  map[string]any{"mastodon": 2},
+		"contact":       map[string]any{"email": "", "account": nil},
+		"rules":         []any{},
+	})
+}
+
+// peers serves GET /api/v1/instance/peers: the hosts we know accounts on.
+func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
+	var domains []string
+	if err := h.store.View(func(tx *storage.Tx) error {
+		var err error
+		domains, err = tx.KnownDomains(100000)
+		return err
+	}); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	if domains == nil {
+		domains = []string{}
+	}
+	respond.JSON(w, http.StatusOK, domains)
+}

@@ -1,0 +1,122 @@
+package mastodon
+
+import (
+	"embed"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+// Options configures the API.
+type Options struct {
+	// Version is Rhizome's version, reported inside a Mastodon-compatible
+	// version string. "" means "dev".
+	Version string
+	// Title names the instance. "" means the domain.
+	Title string
+}
+
+type handler struct {
+	in    *activitypub.Instance
+	store *storage.Store
+	log   *slog.Logger
+	opts  Options
+	idem  idempotency
+}
+
+//go:embed static/*.png
+var static embed.FS
+
+// Paths of the images shown for accounts without an avatar or header.
+const (
+	pathDefaultAvatar = "/avatars/original/missing.png"
+	pathDefaultHeader = "/headers/original/missing.png"
+)
+
+// Mount adds the Mastodon client API to r.
+func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger, opts Options) {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	h := &handler{in: in, store: store, log: log, opts: opts}
+	api := r.PathPrefix("/api").Subrouter()
+	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		respond.ErrorMessage(w, http.StatusNotFound, "Record not found")
+	})
+	api.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		respond.ErrorMessage(w, http.StatusMethodNotAllowed, "Method not allowed")
+	})
+	routes := []struct {
+		method, path string
+		level        access
+		scope        string
+		fn           http.HandlerFunc
+	}{
+		{"GET", "/v1/instance", public, "", h.instanceV1},
+		{"GET", "/v2/instance", public, "", h.instanceV2},
+		{"GET", "/v1/instance/peers", public, "", h.peers},
+		{"GET", "/v1/instance/rules", public, "", h.emptyList},
+		{"GET", "/v1/custom_emojis", public, "", h.emptyList},
+		{"GET", "/v1/announcements", userOnly, "read", h.emptyList},
+		{"GET", "/v1/trends/tags", public, "", h.emptyList},
+		{"GET", "/v1/trends/statuses", public, "", h.emptyList},
+		{"GET", "/v1/trends/links", public, "", h.emptyList},
+
+		{"GET", "/v1/accounts/verify_credentials", userOnly, "read:accounts|profile", h.verifyCredentials},
+		{"PATCH", "/v1/accounts/update_credentials", userOnly, "write:accounts", h.updateCredentials},
+		{"GET", "/v1/accounts/relationships", userOnly, "read:follows", h.relationships},
+		{"GET", "/v1/accounts/lookup", public, "read:accounts", h.lookup},
+		{"GET", "/v1/accounts/{id:[0-9]+}", public, "read:accounts", h.account},
+		{"GET", "/v1/accounts/{id:[0-9]+}/statuses", public, "read:statuses", h.accountStatuses},
+		{"GET", "/v1/accounts/{id:[0-9]+}/followers", public, "read:accounts", h.followers},
+		{"GET", "/v1/accounts/{id:[0-9]+}/following", public, "read:accounts", h.following},
+		{"POST", "/v1/accounts/{id:[0-9]+}/follow", userOnly, "write:follows", h.follow},
+		{"POST", "/v1/accounts/{id:[0-9]+}/unfollow", userOnly, "write:follows", h.unfollow},
+		{"POST", "/v1/accounts/{id:[0-9]+}/block", userOnly, "write:blocks", h.block},
+		{"POST", "/v1/accounts/{id:[0-9]+}/unblock", userOnly, "write:blocks", h.unblock},
+		{"GET", "/v1/follow_requests", userOnly, "read:follows", h.followRequests},
+		{"POST", "/v1/follow_requests/{id:[0-9]+}/authorize", userOnly, "write:follows", h.authorizeFollow},
+		{"POST", "/v1/follow_requests/{id:[0-9]+}/reject", userOnly, "write:follows", h.rejectFollow},
+
+		{"POST", "/v1/statuses", userOnly, "write:statuses", h.createStatus},
+		{"GET", "/v1/statuses/{id:[0-9]+}", public, "read:statuses", h.getStatus},
+		{"PUT", "/v1/statuses/{id:[0-9]+}", userOnly, "write:statuses", h.editStatus},
+		{"DELETE", "/v1/statuses/{id:[0-9]+}", userOnly, "write:statuses", h.deleteStatus},
+		{"GET", "/v1/statuses/{id:[0-9]+}/context", public, "read:statuses", h.statusContext},
+		{"POST", "/v1/statuses/{id:[0-9]+}/favourite", userOnly, "write:favourites", h.favourite},
+		{"POST", "/v1/statuses/{id:[0-9]+}/unfavourite", userOnly, "write:favourites", h.unfavourite},
+		{"POST", "/v1/statuses/{id:[0-9]+}/reblog", userOnly, "write:statuses", h.reblog},
+		{"POST", "/v1/statuses/{id:[0-9]+}/unreblog", userOnly, "write:statuses", h.unreblog},
+
+		{"GET", "/v1/notifications", userOnly, "read:notifications", h.notifications},
+		{"GET", "/v1/notifications/{id:[0-9]+}", userOnly, "read:notifications", h.notification},
+		{"POST", "/v1/notifications/clear", userOnly, "write:notifications", h.clearNotifications},
+		{"POST", "/v1/notifications/{id:[0-9]+}/dismiss", userOnly, "write:notifications", h.dismissNotification},
+
+		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
+		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},
+		{"GET", "/v1/timelines/tag/{tag}", public, "read:statuses", h.tagTimeline},
+	}
+	for _, rt := range routes {
+		api.HandleFunc(rt.path, h.guard(rt.level, rt.scope, rt.fn)).Methods(rt.method)
+	}
+	r.HandleFunc(pathDefaultAvatar, serveStatic("static/avatar.png")).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(pathDefaultHeader, serveStatic("static/header.png")).Methods(http.MethodGet, http.MethodHead)
+}
+
+func serveStatic(name string) http.HandlerFunc {
+	body, _ := static.ReadFile(name)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		respond.Raw(w, http.StatusOK, "image/png", body)
+	}
+}
+
+func (h *handler) emptyList(w http.ResponseWriter, _ *http.Request) {
+	respond.JSON(w, http.StatusOK, []any{})
+}

@@ -1,0 +1,121 @@
+package mastodon
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+// Timeline paging: 20 by default, 40 at most, as Mastodon.
+const (
+	defaultLimit = 20
+	maxLimit     = 40
+	// maxRounds bounds how many storage pages one API page may read when
+	// filters skip statuses.
+	maxRounds = 10
+	// maxAscending bounds the statuses read to answer a min_id page.
+	maxAscending = 400
+)
+
+// fetchFunc reads one page of a timeline from storage.
+type fetchFunc func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error)
+
+// timeline answers a paged list of statuses: it reads pages until it has
+// enough statuses the viewer may see and keep accepts, renders them, and
+// sets the Link header.
+func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFunc, keep func(*storage.Status) bool) {
+	p, ascending, err := page(r.URL.Query(), defaultLimit, maxLimit)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	me := viewer(r)
+	var out []Status
+	var newest, oldest storage.ID
+	err = h.store.View(func(tx *storage.Tx) error {
+		var picked []*storage.Status
+		accept := func(s *storage.Status) bool {
+			return activitypub.VisibleTo(tx, s, me) && (keep == nil || keep(s))
+		}
+		if ascending {
+			// The page just above min_id: read newest first down to it,
+			// keep the oldest ones.
+			all, err := fetch(tx, storage.Page{MinID: p.MinID, MaxID: p.MaxID, Limit: maxAscending})
+			if err != nil {
+				return err
+			}
+			for _, s := range all {
+				if accept(s) {
+					picked = append(picked, s)
+				}
+			}
+			if len(picked) > p.Limit {
+				picked = picked[len(picked)-p.Limit:]
+			}
+		} else {
+			cursor := p
+			for round := 0; round < maxRounds && len(picked) < p.Limit; round++ {
+				batch, err := fetch(tx, cursor)
+				if err != nil {
+					return err
+				}
+				for _, s := range batch {
+					if len(picked) < p.Limit && accept(s) {
+						picked = append(picked, s)
+					}
+				}
+				if len(batch) < cursor.Limit {
+					break
+				}
+				cursor.MaxID = batch[len(batch)-1].ID
+			}
+		}
+		if len(picked) > 0 {
+			newest, oldest = picked[0].ID, picked[len(picked)-1].ID
+		}
+		out, err = h.renderer(me).statuses(tx, picked)
+		return err
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	linkHeader(w, r, h.in.BaseURL(), newest, oldest)
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// homeTimeline serves GET /api/v1/timelines/home.
+func (h *handler) homeTimeline(w http.ResponseWriter, r *http.Request) {
+	me := viewer(r)
+	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+		return tx.HomeTimeline(me.ID, p)
+	}, nil)
+}
+
+// publicTimeline serves GET /api/v1/timelines/public (local, remote,
+// only_media).
+func (h *handler) publicTimeline(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	local, _ := boolParam(q, "local")
+	remote, _ := boolParam(q, "remote")
+	onlyMedia, _ := boolParam(q, "only_media")
+	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+		return tx.PublicTimeline(p, local, remote)
+	}, func(s *storage.Status) bool { return !onlyMedia || len(s.Attachments) > 0 })
+}
+
+// tagTimeline serves GET /api/v1/timelines/tag/:hashtag.
+func (h *handler) tagTimeline(w http.ResponseWriter, r *http.Request) {
+	tag := strings.ToLower(mux.Vars(r)["tag"])
+	local, _ := boolParam(r.URL.Query(), "local")
+	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+		return tx.TagTimeline(tag, p)
+	}, func(s *storage.Status) bool {
+		return s.Visibility == storage.VisibilityPublic && (!local || s.Local)
+	})
+}

@@ -377,3 +377,24 @@ func (in *Instance) inboundFlag(ctx context.Context, st *inboxRequest) error {
 		return err
 	})
 }
+
+// ResolveStatus finds a status by its id or URL: stored, or fetched from
+// its own host (and stored) when it is remote.
+func (in *Instance) ResolveStatus(ctx context.Context, uri string) (*storage.Status, error) {
+	var s *storage.Status
+	_ = in.store.View(func(tx *storage.Tx) error {
+		s, _ = tx.StatusByURI(uri)
+		return nil
+	})
+	if s != nil {
+		return s, nil
+	}
+	if httpURL(uri) == "" || sameHost(uri, in.BaseURL()) {
+		return nil, &NotFoundError{What: "status " + uri}
+	}
+	s, err := in.fetchRemoteStatus(ctx, uri)
+	if err != nil {
+		return nil, &NotFoundError{What: "status " + uri}
+	}
+	return s, nil
+}

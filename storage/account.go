@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -249,6 +250,29 @@ func (tx *Tx) KnownDomains(scan int) ([]string, error) {
 			seen[domain] = true
 			out = append(out, domain)
 		}
+	}
+	return out, nil
+}
+
+// SearchAccounts returns accounts whose username@domain starts with
+// prefix (lower case), at most limit of them, looking at no more than
+// scan index entries.
+func (tx *Tx) SearchAccounts(prefix string, limit, scan int) ([]*Account, error) {
+	byAcct, err := tx.bucket(bucketAccountsByAcc)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Account
+	c := byAcct.Cursor()
+	p := []byte(strings.ToLower(prefix))
+	n := 0
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p) && len(out) < limit && n < scan; k, v = c.Next() {
+		n++
+		a, err := tx.Account(idFromKey(v))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

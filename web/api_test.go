@@ -245,3 +245,48 @@ func TestAPI_instanceAndPaging(t *testing.T) {
 		t.Fatalf("max_id=banana: %d", resp.StatusCode)
 	}
 }
+
+func TestAPI_search(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	ts.createAccount(t, "alfred")
+	token := apiToken(t, ts.Server, alice, "read")
+	var res map[string][]map[string]any
+	call(t, "GET", ts.URL+"/api/v2/search?q=al&type=accounts", token, nil, &res)
+	if len(res["accounts"]) != 2 {
+		t.Fatalf("search al: %v", res["accounts"])
+	}
+	call(t, "GET", ts.URL+"/api/v2/search?q=%23Rhizome", token, nil, &res)
+	if len(res["hashtags"]) != 1 || res["hashtags"][0]["name"] != "rhizome" {
+		t.Fatalf("hashtag search: %v", res["hashtags"])
+	}
+	if resp := call(t, "GET", ts.URL+"/api/v2/search", token, nil, nil); resp.StatusCode != 400 {
+		t.Fatalf("search without q: %d", resp.StatusCode)
+	}
+}
+
+// TestFederation_apiSearchResolve looks a remote account up through the
+// API, as an app does before following it.
+func TestFederation_apiSearchResolve(t *testing.T) {
+	n := newNetwork()
+	a := n.start(t, "a.test", t.TempDir())
+	b := n.start(t, "b.test", t.TempDir())
+	a.account("alice", false)
+	bob := b.account("bob", false)
+	token := apiToken(t, b.srv, bob, "read", "follow")
+	client := &http.Client{Transport: &http.Transport{DialContext: n.dial}}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://b.test/api/v2/search?q=@alice@a.test&resolve=true&type=accounts", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res map[string][]map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res["accounts"]) != 1 || res["accounts"][0]["acct"] != "alice@a.test" {
+		t.Fatalf("resolve: %d %v", resp.StatusCode, res)
+	}
+}

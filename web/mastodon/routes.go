@@ -98,6 +98,8 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v1/notifications/clear", userOnly, "write:notifications", h.clearNotifications},
 		{"POST", "/v1/notifications/{id:[0-9]+}/dismiss", userOnly, "write:notifications", h.dismissNotification},
 
+		{"GET", "/v2/search", public, "read:search", h.search},
+
 		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
 		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},
 		{"GET", "/v1/timelines/tag/{tag}", public, "read:statuses", h.tagTimeline},

@@ -6,6 +6,9 @@ import "fmt"
 // uri, and counts it. Liking twice counts once.
 func (tx *Tx) PutFavourite(account, status ID, uri string) error {
 	return tx.putRelation(bucketFavourites, bucketFavouritesURI, account, status, uri, func(delta int64) error {
+		if err := tx.putPair(bucketFavouritedBy, status, account); err != nil {
+			return err
+		}
 		return tx.bumpStatus(status, func(s *Status) { s.FavouritesCount = max(0, s.FavouritesCount+delta) })
 	})
 }
@@ -14,8 +17,28 @@ func (tx *Tx) PutFavourite(account, status ID, uri string) error {
 // an error.
 func (tx *Tx) DeleteFavourite(account, status ID) error {
 	return tx.deleteRelation(bucketFavourites, bucketFavouritesURI, account, status, func(delta int64) error {
+		if err := tx.deletePair(bucketFavouritedBy, status, account); err != nil {
+			return err
+		}
 		return tx.bumpStatus(status, func(s *Status) { s.FavouritesCount = max(0, s.FavouritesCount+delta) })
 	})
+}
+
+// FavouritedBy returns the IDs of the accounts that liked a status.
+func (tx *Tx) FavouritedBy(status ID) ([]ID, error) {
+	return tx.pairIDs(bucketFavouritedBy, status)
+}
+
+// Favourites returns the IDs of the statuses account liked, the highest
+// status ID first, below before (0: no bound), at most limit.
+func (tx *Tx) Favourites(account, before ID, limit int) ([]ID, error) {
+	return tx.pairIDsBelow(bucketFavourites, account, before, limit)
+}
+
+// BlockedBy returns the IDs of the accounts blocker blocks, below before
+// (0: no bound), highest first, at most limit.
+func (tx *Tx) BlockedBy(blocker, before ID, limit int) ([]ID, error) {
+	return tx.pairIDsBelow(bucketBlocks, blocker, before, limit)
 }
 
 // Favourite returns the Like activity id of account's like of status.

@@ -47,6 +47,8 @@ var (
 	bucketTokens        = []byte("oauth_tokens")         // SHA-256 of token → Token
 	bucketCodes         = []byte("oauth_codes")          // SHA-256 of code → AuthCode
 	bucketNotifications = []byte("notifications")        // recipient ID ‖ notification ID → Notification
+	bucketMarkers       = []byte("markers")              // account ID → Markers
+	bucketFavouritedBy  = []byte("favourited_by")        // status ID ‖ account ID → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -152,6 +154,16 @@ var schema = []migration{
 	}},
 	{"create the notifications bucket", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketNotifications)
+	}},
+	{"create markers, and index likes by status", func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketMarkers, bucketFavouritedBy); err != nil {
+			return err
+		}
+		byStatus := tx.Bucket(bucketFavouritedBy)
+		return tx.Bucket(bucketFavourites).ForEach(func(k, _ []byte) error {
+			account, status := splitPairKey(k)
+			return byStatus.Put(pairKey(status, account), nil)
+		})
 	}},
 }
 

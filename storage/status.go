@@ -545,3 +545,31 @@ func (tx *Tx) PublicTimeline(p Page, localOnly, remoteOnly bool) ([]*Status, err
 	}
 	return out, nil
 }
+
+// pairIDsBelow returns the second IDs of owner‖ID keys below before (0: no
+// bound), highest first, at most limit.
+func (tx *Tx) pairIDsBelow(bucket []byte, owner, before ID, limit int) ([]ID, error) {
+	b, err := tx.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	if before == 0 {
+		before = ID(^uint64(0))
+	}
+	prefix := owner.Key()
+	c := b.Cursor()
+	k, _ := c.Seek(pairKey(owner, before))
+	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[8:]) >= before {
+		k, _ = c.Prev()
+	}
+	var out []ID
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+		out = append(out, idFromKey(k[8:]))
+	}
+	return out, nil
+}
+
+// Reblogs returns the IDs of the boosts of a status.
+func (tx *Tx) Reblogs(status ID) ([]ID, error) {
+	return tx.pairIDs(bucketReblogs, status)
+}

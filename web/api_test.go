@@ -290,3 +290,85 @@ func TestFederation_apiSearchResolve(t *testing.T) {
 		t.Fatalf("resolve: %d %v", resp.StatusCode, res)
 	}
 }
+
+func TestAPI_markersHistoryAndLists(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+	var post map[string]any
+	call(t, "POST", api+"/statuses", at, map[string]any{"status": "first version"}, &post)
+	id := post["id"].(string)
+	call(t, "POST", api+"/statuses/"+id+"/favourite", bt, nil, nil)
+	call(t, "POST", api+"/statuses/"+id+"/reblog", bt, nil, nil)
+	var who []map[string]any
+	call(t, "GET", api+"/statuses/"+id+"/favourited_by", at, nil, &who)
+	if len(who) != 1 || who[0]["id"] != bob.ID.String() {
+		t.Errorf("favourited_by %v", who)
+	}
+	call(t, "GET", api+"/statuses/"+id+"/reblogged_by", at, nil, &who)
+	if len(who) != 1 || who[0]["id"] != bob.ID.String() {
+		t.Errorf("reblogged_by %v", who)
+	}
+	var favs []map[string]any
+	call(t, "GET", api+"/favourites", bt, nil, &favs)
+	if len(favs) != 1 || favs[0]["id"] != id {
+		t.Errorf("favourites %v", favs)
+	}
+	// Edit, then history holds both versions and source the new text.
+	var edited map[string]any
+	call(t, "PUT", api+"/statuses/"+id, at, map[string]any{"status": "second version"}, &edited)
+	if edited["edited_at"] == nil {
+		t.Errorf("edited status has no edited_at: %v", edited)
+	}
+	var history []map[string]any
+	call(t, "GET", api+"/statuses/"+id+"/history", at, nil, &history)
+	if len(history) != 2 || !strings.Contains(history[0]["content"].(string), "first") || !strings.Contains(history[1]["content"].(string), "second") {
+		t.Errorf("history %v", history)
+	}
+	var source map[string]any
+	call(t, "GET", api+"/statuses/"+id+"/source", at, nil, &source)
+	if source["text"] != "second version" {
+		t.Errorf("source %v", source)
+	}
+	if resp := call(t, "GET", api+"/statuses/"+id+"/source", bt, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("someone else's source: %d", resp.StatusCode)
+	}
+	// Notifications: alice has a favourite and a reblog; the marker makes
+	// them read.
+	var notes []map[string]any
+	call(t, "GET", api+"/notifications", at, nil, &notes)
+	if len(notes) != 2 || notes[0]["type"] != "reblog" || notes[1]["type"] != "favourite" {
+		t.Fatalf("notifications %v", notes)
+	}
+	var unread map[string]int
+	call(t, "GET", api+"/notifications/unread_count", at, nil, &unread)
+	if unread["count"] != 2 {
+		t.Errorf("unread %v", unread)
+	}
+	var markers map[string]map[string]any
+	call(t, "POST", api+"/markers", at, map[string]any{"notifications": map[string]any{"last_read_id": notes[0]["id"]}}, &markers)
+	if markers["notifications"]["last_read_id"] != notes[0]["id"] {
+		t.Errorf("markers %v", markers)
+	}
+	call(t, "GET", api+"/notifications/unread_count", at, nil, &unread)
+	if unread["count"] != 0 {
+		t.Errorf("unread after the marker %v", unread)
+	}
+	call(t, "GET", api+"/notifications?types[]=favourite", at, nil, &notes)
+	if len(notes) != 1 || notes[0]["type"] != "favourite" {
+		t.Errorf("filtered notifications %v", notes)
+	}
+	// Blocks list.
+	call(t, "POST", api+"/accounts/"+bob.ID.String()+"/block", at, nil, nil)
+	var blocked []map[string]any
+	call(t, "GET", api+"/blocks", at, nil, &blocked)
+	if len(blocked) != 1 || blocked[0]["id"] != bob.ID.String() {
+		t.Errorf("blocks %v", blocked)
+	}
+	if resp := call(t, "GET", api+"/statuses/"+id, bt, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("a blocked account sees the blocker's status: %d", resp.StatusCode)
+	}
+}

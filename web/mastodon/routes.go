@@ -99,6 +99,16 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v1/notifications/{id:[0-9]+}/dismiss", userOnly, "write:notifications", h.dismissNotification},
 
 		{"GET", "/v2/search", public, "read:search", h.search},
+		{"GET", "/v1/preferences", userOnly, "read:accounts", h.preferences},
+		{"GET", "/v1/markers", userOnly, "read:statuses", h.markers},
+		{"POST", "/v1/markers", userOnly, "write:statuses", h.saveMarkers},
+		{"GET", "/v1/notifications/unread_count", userOnly, "read:notifications", h.unreadCount},
+		{"GET", "/v1/statuses/{id:[0-9]+}/favourited_by", public, "read:accounts", h.favouritedBy},
+		{"GET", "/v1/statuses/{id:[0-9]+}/reblogged_by", public, "read:accounts", h.rebloggedBy},
+		{"GET", "/v1/statuses/{id:[0-9]+}/history", public, "read:statuses", h.history},
+		{"GET", "/v1/statuses/{id:[0-9]+}/source", userOnly, "read:statuses", h.source},
+		{"GET", "/v1/blocks", userOnly, "read:blocks", h.blocks},
+		{"GET", "/v1/favourites", userOnly, "read:favourites", h.favourites},
 
 		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
 		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},

@@ -372,3 +372,25 @@ func TestAPI_markersHistoryAndLists(t *testing.T) {
 		t.Errorf("a blocked account sees the blocker's status: %d", resp.StatusCode)
 	}
 }
+
+func TestAPI_corsAndRateLimitHeaders(t *testing.T) {
+	ts := newTestServer(t)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodOptions, ts.URL+"/api/v1/timelines/home", nil)
+	req.Header.Set("Origin", "https://elk.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp = call(t, "GET", ts.URL+"/api/v1/instance", "", nil, nil)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("X-RateLimit-Limit") != "300" ||
+		resp.Header.Get("X-RateLimit-Remaining") != "299" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+}

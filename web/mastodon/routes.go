@@ -4,6 +4,7 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -22,11 +23,12 @@ type Options struct {
 }
 
 type handler struct {
-	in    *activitypub.Instance
-	store *storage.Store
-	log   *slog.Logger
-	opts  Options
-	idem  idempotency
+	in     *activitypub.Instance
+	store  *storage.Store
+	log    *slog.Logger
+	opts   Options
+	idem   idempotency
+	limits limiter
 }
 
 //go:embed static/*.png
@@ -44,7 +46,9 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		opts.Version = "dev"
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
+	h.limits.now = time.Now
 	api := r.PathPrefix("/api").Subrouter()
+	api.Use(cors, h.rateLimited)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		respond.ErrorMessage(w, http.StatusNotFound, "Record not found")
 	})
@@ -117,6 +121,8 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	for _, rt := range routes {
 		api.HandleFunc(rt.path, h.guard(rt.level, rt.scope, rt.fn)).Methods(rt.method)
 	}
+	// Preflights for every API path (the cors middleware answers them).
+	api.PathPrefix("/").Methods(http.MethodOptions).HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	r.HandleFunc(pathDefaultAvatar, serveStatic("static/avatar.png")).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(pathDefaultHeader, serveStatic("static/header.png")).Methods(http.MethodGet, http.MethodHead)
 }

@@ -1,0 +1,106 @@
+package mastodon
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/respond"
+)
+
+// cors lets browser clients (Elk, Phanpy …) on other origins call the API,
+// as Mastodon does: any origin, with the bearer token in a header (never a
+// cookie, so no credentials mode).
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Accept")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Rate limits, Mastodon's defaults: 300 requests per 5 minutes for each
+// token, and for each address without one.
+const (
+	rateLimit  = 300
+	rateWindow = 5 * time.Minute
+	maxBuckets = 100000
+)
+
+// limiter counts requests per key in fixed windows, in memory.
+type limiter struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	windows map[string]*rateCount
+}
+
+type rateCount struct {
+	start time.Time
+	n     int
+}
+
+// allow counts a request for key and reports whether it is within the
+// limit, with what remains and when the window resets.
+func (l *limiter) allow(key string) (bool, int, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.windows == nil || len(l.windows) > maxBuckets {
+		l.windows = map[string]*rateCount{} // bounded: start afresh
+	}
+	c := l.windows[key]
+	if c == nil || now.Sub(c.start) >= rateWindow {
+		c = &rateCount{start: now}
+		l.windows[key] = c
+	}
+	c.n++
+	return c.n <= rateLimit, max(0, rateLimit-c.n), c.start.Add(rateWindow)
+}
+
+// rateLimited applies the limit by token, or by address without one, and
+// sets the X-RateLimit headers.
+func (h *handler) rateLimited(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := "ip:" + clientAddr(r)
+		if tok := bearer(r); tok != "" {
+			key = "token:" + string(storage.SecretHash(tok))
+		}
+		ok, remaining, reset := h.limits.allow(key)
+		hd := w.Header()
+		hd.Set("X-RateLimit-Limit", strconv.Itoa(rateLimit))
+		hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		hd.Set("X-RateLimit-Reset", formatTime(reset))
+		if !ok {
+			hd.Set("Retry-After", strconv.Itoa(int(time.Until(reset).Seconds())+1))
+			respond.ErrorMessage(w, http.StatusTooManyRequests, "Too many requests")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func bearer(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); len(v) > 7 && v[:7] == "Bearer " {
+		return v[7:]
+	}
+	return ""
+}

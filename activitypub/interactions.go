@@ -541,3 +541,72 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 	}
 	return result, nil
 }
+
+// maxPins is how many statuses an account may pin, as Mastodon.
+const maxPins = 5
+
+// Pin features one of the account's public or unlisted statuses on its
+// profile; followers' instances are sent an Add to the featured
+// collection.
+func (in *Instance) Pin(ctx context.Context, account *storage.Account, statusID storage.ID) error {
+	return in.changePin(ctx, account, statusID, true)
+}
+
+// Unpin removes a status from the profile; followers' instances are sent
+// a Remove.
+func (in *Instance) Unpin(ctx context.Context, account *storage.Account, statusID storage.ID) error {
+	return in.changePin(ctx, account, statusID, false)
+}
+
+func (in *Instance) changePin(ctx context.Context, account *storage.Account, statusID storage.ID, pin bool) error {
+	st, _, err := in.statusAndAuthor(statusID)
+	if err != nil {
+		return err
+	}
+	if st.AccountID != account.ID || st.ReblogOfID != 0 {
+		return &InvalidError{"status", "can only be one of your own posts"}
+	}
+	if st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted {
+		return &InvalidError{"status", "must be public or unlisted to be pinned"}
+	}
+	typ := "Remove"
+	if pin {
+		typ = "Add"
+	}
+	id := in.newActivityID()
+	body, err := marshal(withContext(activity{"id": id, "type": typ, "actor": account.URI,
+		"object": st.URI, "target": account.FeaturedURI}))
+	if err != nil {
+		return err
+	}
+	var inboxes []string
+	if err := in.store.View(func(tx *storage.Tx) error {
+		inboxes, _, err = in.followersAudience(tx, account)
+		return err
+	}); err != nil {
+		return err
+	}
+	bodyID, deliveries := in.newDeliveries(id, account.ID, inboxes)
+	return in.store.Batch(ctx, func(tx *storage.Tx) error {
+		already, err := tx.Pinned(account.ID, statusID)
+		if err != nil || already == pin {
+			return err
+		}
+		if pin {
+			pins, err := tx.Pins(account.ID, maxPins+1)
+			if err != nil {
+				return err
+			}
+			if len(pins) >= maxPins {
+				return &InvalidError{"status", fmt.Sprintf("cannot be pinned: at most %d posts can be", maxPins)}
+			}
+			err = tx.PutPin(account.ID, statusID)
+		} else {
+			err = tx.DeletePin(account.ID, statusID)
+		}
+		if err != nil {
+			return err
+		}
+		return in.enqueue(tx, bodyID, body, deliveries)
+	})
+}

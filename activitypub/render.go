@@ -210,6 +210,9 @@ func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page
 		id, total = a.FollowingURI, a.FollowingCount
 	case Featured:
 		id = a.FeaturedURI
+		if pins, err := in.pinnedNotes(a); err == nil {
+			total = int64(len(pins))
+		}
 	}
 	if id == "" || !a.Local() {
 		return nil, &NotFoundError{fmt.Sprintf("%s of %s", kind, a.Username)}
@@ -226,7 +229,15 @@ func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page
 	if page.MaxID != 0 {
 		doc.ID += "&max_id=" + page.MaxID.String()
 	}
-	if a.Suspended || kind == Featured {
+	if a.Suspended {
+		return marshal(doc)
+	}
+	if kind == Featured {
+		items, err := in.pinnedNotes(a)
+		if err != nil {
+			return nil, err
+		}
+		doc.OrderedItems = items
 		return marshal(doc)
 	}
 	last, err := in.collectionItems(a, kind, page.MaxID, &doc.OrderedItems)
@@ -237,6 +248,39 @@ func (in *Instance) CollectionJSON(a *storage.Account, kind CollectionKind, page
 		doc.Next = id + "?page=true&max_id=" + last.String()
 	}
 	return marshal(doc)
+}
+
+// pinnedNotes renders an account's pinned statuses as Notes.
+func (in *Instance) pinnedNotes(a *storage.Account) ([]any, error) {
+	items := []any{}
+	var pinned []*storage.Status
+	if err := in.store.View(func(tx *storage.Tx) error {
+		ids, err := tx.Pins(a.ID, maxPins)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if s, err := tx.Status(id); err == nil {
+				pinned = append(pinned, s)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, s := range pinned {
+		raw, err := in.NoteJSON(s)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		delete(m, "@context")
+		items = append(items, m)
+	}
+	return items, nil
 }
 
 // collectionItems fills items with one page and returns the cursor of its

@@ -49,6 +49,9 @@ var (
 	bucketNotifications = []byte("notifications")        // recipient ID ‖ notification ID → Notification
 	bucketMarkers       = []byte("markers")              // account ID → Markers
 	bucketFavouritedBy  = []byte("favourited_by")        // status ID ‖ account ID → nothing
+	bucketBookmarks     = []byte("bookmarks")            // account ID ‖ status ID → nothing
+	bucketMutes         = []byte("mutes")                // muter ID ‖ muted ID → nothing
+	bucketPins          = []byte("pins")                 // account ID ‖ status ID → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -164,6 +167,9 @@ var schema = []migration{
 			account, status := splitPairKey(k)
 			return byStatus.Put(pairKey(status, account), nil)
 		})
+	}},
+	{"create bookmark, mute and pin buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketBookmarks, bucketMutes, bucketPins)
 	}},
 }
 

@@ -222,6 +222,9 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 	if err := tx.deletePair(bucketAccountStatus, s.AccountID, id); err != nil {
 		return err
 	}
+	if err := tx.deletePair(bucketPins, s.AccountID, id); err != nil {
+		return err
+	}
 	if err := tx.indexTagsAndMentions(s, false); err != nil {
 		return err
 	}

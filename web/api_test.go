@@ -394,3 +394,60 @@ func TestAPI_corsAndRateLimitHeaders(t *testing.T) {
 		t.Fatalf("headers %v", resp.Header)
 	}
 }
+
+func TestAPI_bookmarksMutesPins(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+	call(t, "POST", api+"/accounts/"+alice.ID.String()+"/follow", bt, nil, nil)
+	var post map[string]any
+	call(t, "POST", api+"/statuses", at, map[string]any{"status": "pin me"}, &post)
+	id := post["id"].(string)
+	var st map[string]any
+	call(t, "POST", api+"/statuses/"+id+"/bookmark", bt, nil, &st)
+	if st["bookmarked"] != true {
+		t.Errorf("bookmark: %v", st["bookmarked"])
+	}
+	var list []map[string]any
+	call(t, "GET", api+"/bookmarks", bt, nil, &list)
+	if len(list) != 1 || list[0]["id"] != id {
+		t.Errorf("bookmarks %v", list)
+	}
+	call(t, "POST", api+"/statuses/"+id+"/pin", at, nil, &st)
+	if st["pinned"] != true {
+		t.Errorf("pin: %v", st["pinned"])
+	}
+	call(t, "GET", api+"/accounts/"+alice.ID.String()+"/statuses?pinned=true", bt, nil, &list)
+	if len(list) != 1 || list[0]["id"] != id {
+		t.Errorf("pinned statuses %v", list)
+	}
+	resp, body := get(t, ts.URL+"/users/alice/collections/featured?page=true", acceptAP)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), post["uri"].(string)) {
+		t.Errorf("featured collection: %d %s", resp.StatusCode, body)
+	}
+	if resp := call(t, "POST", api+"/statuses/"+id+"/pin", bt, nil, nil); resp.StatusCode != 422 {
+		t.Errorf("pinning someone else's status: %d, want 422", resp.StatusCode)
+	}
+	// bob mutes alice: her posts leave his home timeline.
+	var rel map[string]any
+	call(t, "POST", api+"/accounts/"+alice.ID.String()+"/mute", bt, nil, &rel)
+	if rel["muting"] != true {
+		t.Errorf("mute: %v", rel)
+	}
+	call(t, "GET", api+"/timelines/home", bt, nil, &list)
+	if len(list) != 0 {
+		t.Errorf("muted account in home: %v", list)
+	}
+	call(t, "GET", api+"/mutes", bt, nil, &list)
+	if len(list) != 1 || list[0]["id"] != alice.ID.String() {
+		t.Errorf("mutes %v", list)
+	}
+	call(t, "POST", api+"/accounts/"+alice.ID.String()+"/unmute", bt, nil, nil)
+	call(t, "GET", api+"/timelines/home", bt, nil, &list)
+	if len(list) != 1 {
+		t.Errorf("home after unmute: %v", list)
+	}
+}

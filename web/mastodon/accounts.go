@@ -182,13 +182,13 @@ func (h *handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	excludeReblogs, _ := boolParam(q, "exclude_reblogs")
 	onlyMedia, _ := boolParam(q, "only_media")
 	if pinned, _ := boolParam(q, "pinned"); pinned {
-		respond.JSON(w, http.StatusOK, []any{}) // nothing can be pinned yet
+		h.pinnedStatuses(w, r, a)
 		return
 	}
 	tagged := strings.ToLower(q.Get("tagged"))
 	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.AccountStatuses(a.ID, p)
-	}, func(s *storage.Status) bool {
+	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return !(excludeReplies && s.InReplyToID != 0 && s.InReplyToAccountID != s.AccountID) &&
 			!(excludeReblogs && s.ReblogOfID != 0) && !(onlyMedia && len(s.Attachments) == 0) &&
 			(tagged == "" || containsString(s.Tags, tagged))

@@ -63,11 +63,20 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	me := viewer(r)
+	var muted map[storage.ID]bool
+	_ = h.store.View(func(tx *storage.Tx) error {
+		ids, err := tx.MutedBy(me.ID, 0, 10000)
+		muted = map[storage.ID]bool{}
+		for _, id := range ids {
+			muted[id] = true
+		}
+		return err
+	})
 	keep := func(n *storage.Notification) bool {
 		return (len(types) == 0 || slices.Contains(types, n.Type)) && !slices.Contains(exclude, n.Type) &&
-			(fromID == 0 || n.FromID == fromID)
+			(fromID == 0 || n.FromID == fromID) && !muted[n.FromID]
 	}
-	me := viewer(r)
 	rd := h.renderer(me)
 	out := []Notification{}
 	var newest, oldest storage.ID

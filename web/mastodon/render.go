@@ -289,6 +289,21 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 		if _, err := tx.Favourite(rd.viewer.ID, s.ID); err == nil {
 			st.Favourited = true
 		}
+		if st.Bookmarked, err = tx.Bookmarked(rd.viewer.ID, s.ID); err != nil {
+			return Status{}, err
+		}
+		if s.AccountID == rd.viewer.ID {
+			if st.Pinned, err = tx.Pinned(rd.viewer.ID, s.ID); err != nil {
+				return Status{}, err
+			}
+		}
+		if boosts, err := tx.Reblogs(s.ID); err == nil {
+			for _, b := range boosts {
+				if bs, err := tx.Status(b); err == nil && bs.AccountID == rd.viewer.ID {
+					st.Reblogged = true
+				}
+			}
+		}
 	}
 	return st, nil
 }
@@ -316,5 +331,9 @@ func (rd *renderer) relationship(tx *storage.Tx, other *storage.Account) (Relati
 	if rel.BlockedBy, err = tx.Blocks(other.ID, rd.viewer.ID); err != nil {
 		return rel, err
 	}
+	if rel.Muting, err = tx.Mutes(rd.viewer.ID, other.ID); err != nil {
+		return rel, err
+	}
+	rel.MutingNotifications = rel.Muting
 	return rel, nil
 }

@@ -28,7 +28,7 @@ type fetchFunc func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error)
 // timeline answers a paged list of statuses: it reads pages until it has
 // enough statuses the viewer may see and keep accepts, renders them, and
 // sets the Link header.
-func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFunc, keep func(*storage.Status) bool) {
+func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFunc, keep func(*storage.Tx, *storage.Status) bool) {
 	p, ascending, err := page(r.URL.Query(), defaultLimit, maxLimit)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
@@ -40,7 +40,7 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFu
 	err = h.store.View(func(tx *storage.Tx) error {
 		var picked []*storage.Status
 		accept := func(s *storage.Status) bool {
-			return activitypub.VisibleTo(tx, s, me) && (keep == nil || keep(s))
+			return activitypub.VisibleTo(tx, s, me) && (keep == nil || keep(tx, s))
 		}
 		if ascending {
 			// The page just above min_id: read newest first down to it,
@@ -94,7 +94,20 @@ func (h *handler) homeTimeline(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
 	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.HomeTimeline(me.ID, p)
-	}, nil)
+	}, func(tx *storage.Tx, s *storage.Status) bool {
+		// Muted accounts stay out of the home timeline, boosts of them too.
+		if muted, err := tx.Mutes(me.ID, s.AccountID); err != nil || muted {
+			return false
+		}
+		if s.ReblogOfID != 0 {
+			if orig, err := tx.Status(s.ReblogOfID); err == nil {
+				if muted, err := tx.Mutes(me.ID, orig.AccountID); err != nil || muted {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }
 
 // publicTimeline serves GET /api/v1/timelines/public (local, remote,
@@ -106,7 +119,7 @@ func (h *handler) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	onlyMedia, _ := boolParam(q, "only_media")
 	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.PublicTimeline(p, local, remote)
-	}, func(s *storage.Status) bool { return !onlyMedia || len(s.Attachments) > 0 })
+	}, func(_ *storage.Tx, s *storage.Status) bool { return !onlyMedia || len(s.Attachments) > 0 })
 }
 
 // tagTimeline serves GET /api/v1/timelines/tag/:hashtag.
@@ -115,7 +128,7 @@ func (h *handler) tagTimeline(w http.ResponseWriter, r *http.Request) {
 	local, _ := boolParam(r.URL.Query(), "local")
 	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.TagTimeline(tag, p)
-	}, func(s *storage.Status) bool {
+	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return s.Visibility == storage.VisibilityPublic && (!local || s.Local)
 	})
 }

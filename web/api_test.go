@@ -451,3 +451,35 @@ func TestAPI_bookmarksMutesPins(t *testing.T) {
 		t.Errorf("home after unmute: %v", list)
 	}
 }
+
+func TestAPI_groupedNotifications(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	var post map[string]any
+	call(t, "POST", ts.URL+"/api/v1/statuses", at, map[string]any{"status": "like me"}, &post)
+	for _, name := range []string{"bob", "carol"} {
+		a := ts.createAccount(t, name).Account
+		tok := apiToken(t, ts.Server, a, "read", "write", "follow")
+		call(t, "POST", ts.URL+"/api/v1/statuses/"+post["id"].(string)+"/favourite", tok, nil, nil)
+		call(t, "POST", ts.URL+"/api/v1/accounts/"+alice.ID.String()+"/follow", tok, nil, nil)
+	}
+	var res struct {
+		Accounts []map[string]any `json:"accounts"`
+		Statuses []map[string]any `json:"statuses"`
+		Groups   []map[string]any `json:"notification_groups"`
+	}
+	call(t, "GET", ts.URL+"/api/v2/notifications", at, nil, &res)
+	counts := map[string]float64{}
+	for _, g := range res.Groups {
+		counts[g["type"].(string)] = g["notifications_count"].(float64)
+		requireFields(t, "NotificationGroup", g, []string{"group_key", "notifications_count", "type", "most_recent_notification_id",
+			"page_min_id", "page_max_id", "latest_page_notification_at", "sample_account_ids", "status_id"})
+	}
+	if len(res.Groups) != 2 || counts["favourite"] != 2 || counts["follow"] != 2 {
+		t.Fatalf("groups %v", res.Groups)
+	}
+	if len(res.Accounts) != 2 || len(res.Statuses) != 1 {
+		t.Fatalf("accounts %d, statuses %d", len(res.Accounts), len(res.Statuses))
+	}
+}

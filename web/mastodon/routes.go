@@ -98,6 +98,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v1/statuses/{id:[0-9]+}/unreblog", userOnly, "write:statuses", h.unreblog},
 
 		{"GET", "/v1/notifications", userOnly, "read:notifications", h.notifications},
+		{"GET", "/v2/notifications", userOnly, "read:notifications", h.groupedNotifications},
 		{"GET", "/v1/notifications/{id:[0-9]+}", userOnly, "read:notifications", h.notification},
 		{"POST", "/v1/notifications/clear", userOnly, "write:notifications", h.clearNotifications},
 		{"POST", "/v1/notifications/{id:[0-9]+}/dismiss", userOnly, "write:notifications", h.dismissNotification},

@@ -314,8 +314,12 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 		if len(localFollowers) == 0 && len(mentionedLocal) == 0 && !replyToLocal {
 			return nil // nobody here asked for it
 		}
-		rec.HomeOf = dedupeIDs(append(localFollowers, mentionedLocal...))
-		err := tx.CreateStatus(&rec)
+		byTag, err := tagFollowers(tx, &rec)
+		if err != nil {
+			return err
+		}
+		rec.HomeOf = dedupeIDs(append(append(localFollowers, mentionedLocal...), unblocked(byTag)...))
+		err = tx.CreateStatus(&rec)
 		if errors.Is(err, storage.ErrExists) {
 			rec.ID++ // two statuses published in the same millisecond with the same random bits
 			err = tx.CreateStatus(&rec)

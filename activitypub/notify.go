@@ -48,3 +48,20 @@ func followNotice(pending bool) string {
 	}
 	return storage.NotifyFollow
 }
+
+// tagFollowers returns the local accounts that follow one of a public
+// status's hashtags: it goes into their home timelines too.
+func tagFollowers(tx *storage.Tx, s *storage.Status) ([]storage.ID, error) {
+	if s.Visibility != storage.VisibilityPublic {
+		return nil, nil
+	}
+	var out []storage.ID
+	for _, tag := range s.Tags {
+		ids, err := tx.TagFollowers(tag)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}

@@ -205,6 +205,18 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	nt := in.newNotifier(len(mentioned))
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		created := *st
+		byTag, err := tagFollowers(tx, &created)
+		if err != nil {
+			return err
+		}
+		for _, id := range byTag {
+			b1, err1 := tx.Blocks(id, author.ID)
+			b2, err2 := tx.Blocks(author.ID, id)
+			if err1 == nil && err2 == nil && !b1 && !b2 {
+				created.HomeOf = append(created.HomeOf, id)
+			}
+		}
+		created.HomeOf = dedupeIDs(created.HomeOf)
 		if err := tx.CreateStatus(&created); err != nil {
 			return err
 		}

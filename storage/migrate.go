@@ -52,11 +52,16 @@ var (
 	bucketBookmarks     = []byte("bookmarks")            // account ID ‖ status ID → nothing
 	bucketMutes         = []byte("mutes")                // muter ID ‖ muted ID → nothing
 	bucketPins          = []byte("pins")                 // account ID ‖ status ID → nothing
+	bucketLists         = []byte("lists")                // list ID → List
+	bucketListsByOwner  = []byte("lists_by_owner")       // owner ID ‖ list ID → nothing
+	bucketListMembers   = []byte("list_members")         // list ID ‖ account ID → nothing
+	bucketFilters       = []byte("filters")              // owner ID ‖ filter ID → Filter
+	bucketFollowedTags  = []byte("followed_tags")        // account ID ‖ 0 ‖ tag → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
 // above their largest key.
-var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports, bucketApps}
+var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports, bucketApps, bucketLists}
 
 var keySchemaVersion = []byte("schema_version")
 
@@ -170,6 +175,9 @@ var schema = []migration{
 	}},
 	{"create bookmark, mute and pin buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketBookmarks, bucketMutes, bucketPins)
+	}},
+	{"create list, filter and followed-tag buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketLists, bucketListsByOwner, bucketListMembers, bucketFilters, bucketFollowedTags)
 	}},
 }
 

@@ -483,3 +483,69 @@ func TestAPI_groupedNotifications(t *testing.T) {
 		t.Fatalf("accounts %d, statuses %d", len(res.Accounts), len(res.Statuses))
 	}
 }
+
+func TestAPI_filters(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	api := ts.URL + "/api"
+	call(t, "POST", api+"/v1/statuses", at, map[string]any{"status": "big Spoiler ahead"}, nil)
+	call(t, "POST", api+"/v1/statuses", at, map[string]any{"status": "spoilers are fine"}, nil)
+	form := url.Values{"title": {"no spoilers"}, "context[]": {"home"}, "filter_action": {"warn"},
+		"keywords_attributes[][keyword]": {"spoiler"}, "keywords_attributes[][whole_word]": {"true"}}
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", api+"/v2/filters", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var filter map[string]any
+	json.NewDecoder(resp.Body).Decode(&filter)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || filter["filter_action"] != "warn" {
+		t.Fatalf("create filter: %d %v", resp.StatusCode, filter)
+	}
+	requireFields(t, "Filter", filter, []string{"id", "title", "context", "expires_at", "filter_action", "keywords", "statuses"})
+	var home []map[string]any
+	call(t, "GET", api+"/v1/timelines/home", at, nil, &home)
+	if len(home) != 2 {
+		t.Fatalf("home %d statuses", len(home))
+	}
+	// Whole word: "spoilers" does not match "spoiler"; "Spoiler" does.
+	matched := map[string]bool{}
+	for _, s := range home {
+		f, _ := s["filtered"].([]any)
+		matched[s["content"].(string)] = len(f) == 1
+	}
+	if !matched["<p>big Spoiler ahead</p>"] || matched["<p>spoilers are fine</p>"] {
+		t.Fatalf("filtered flags %v", matched)
+	}
+	// Public timeline is another context: no filter results there.
+	var public []map[string]any
+	call(t, "GET", api+"/v1/timelines/public", at, nil, &public)
+	for _, s := range public {
+		if f, _ := s["filtered"].([]any); len(f) != 0 {
+			t.Fatalf("filter applied outside its context: %v", s)
+		}
+	}
+	// hide removes the status from home.
+	call(t, "PUT", api+"/v2/filters/"+filter["id"].(string), at, map[string]any{"filter_action": "hide"}, nil)
+	call(t, "GET", api+"/v1/timelines/home", at, nil, &home)
+	if len(home) != 1 || home[0]["content"] != "<p>spoilers are fine</p>" {
+		t.Fatalf("home with a hide filter: %v", home)
+	}
+	var v1 []map[string]any
+	call(t, "GET", api+"/v1/filters", at, nil, &v1)
+	if len(v1) != 1 || v1[0]["phrase"] != "spoiler" || v1[0]["irreversible"] != true {
+		t.Fatalf("v1 filters %v", v1)
+	}
+	if resp := call(t, "POST", api+"/v2/filters", at, map[string]any{"title": "x", "context": []string{"nowhere"}}, nil); resp.StatusCode != 422 {
+		t.Fatalf("bad context: %d", resp.StatusCode)
+	}
+	call(t, "DELETE", api+"/v2/filters/"+filter["id"].(string), at, nil, nil)
+	call(t, "GET", api+"/v1/timelines/home", at, nil, &home)
+	if len(home) != 2 {
+		t.Fatalf("home after deleting the filter: %d", len(home))
+	}
+}

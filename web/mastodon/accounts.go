@@ -186,7 +186,7 @@ func (h *handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tagged := strings.ToLower(q.Get("tagged"))
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "account", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.AccountStatuses(a.ID, p)
 	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return !(excludeReplies && s.InReplyToID != 0 && s.InReplyToAccountID != s.AccountID) &&

@@ -26,7 +26,7 @@ func (h *handler) unbookmark(w http.ResponseWriter, r *http.Request) {
 // bookmarks serves GET /api/v1/bookmarks.
 func (h *handler) bookmarks(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		ids, err := tx.Bookmarks(me.ID, p.MaxID, p.Limit)
 		if err != nil {
 			return nil, err
@@ -83,7 +83,7 @@ func (h *handler) mutes(w http.ResponseWriter, r *http.Request) {
 
 // pinnedStatuses answers ?pinned=true on an account's statuses.
 func (h *handler) pinnedStatuses(w http.ResponseWriter, r *http.Request, account *storage.Account) {
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		if p.MaxID != 0 {
 			return nil, nil // one page only
 		}

@@ -174,7 +174,7 @@ func (h *handler) blocks(w http.ResponseWriter, r *http.Request) {
 // favourites serves GET /api/v1/favourites: the statuses the user liked.
 func (h *handler) favourites(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		ids, err := tx.Favourites(me.ID, p.MaxID, p.Limit)
 		if err != nil {
 			return nil, err

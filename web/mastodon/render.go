@@ -174,6 +174,21 @@ type renderer struct {
 	in     *activitypub.Instance
 	base   string // https://domain
 	viewer *storage.Account
+	// context and filters apply the viewer's filters where they are
+	// rendered ("home", "public" …); empty context: none apply.
+	context string
+	filters []*storage.Filter
+}
+
+// inContext loads the viewer's filters for rendering in context.
+func (rd *renderer) inContext(tx *storage.Tx, context string) error {
+	rd.context = context
+	if rd.viewer == nil || context == "" {
+		return nil
+	}
+	var err error
+	rd.filters, err = tx.Filters(rd.viewer.ID)
+	return err
 }
 
 func (h *handler) renderer(v *storage.Account) *renderer {
@@ -284,6 +299,12 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 	}
 	for _, tag := range s.Tags {
 		st.Tags = append(st.Tags, Tag{Name: tag, URL: rd.base + "/tags/" + tag})
+	}
+	if results, _ := rd.matchFilters(s); results != nil {
+		st.Filtered = make([]any, len(results))
+		for i := range results {
+			st.Filtered[i] = results[i]
+		}
 	}
 	if rd.viewer != nil {
 		if _, err := tx.Favourite(rd.viewer.ID, s.ID); err == nil {

@@ -123,6 +123,14 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v1/statuses/{id:[0-9]+}/unpin", userOnly, "write:accounts", h.unpin},
 		{"GET", "/v1/favourites", userOnly, "read:favourites", h.favourites},
 
+		{"GET", "/v2/filters", userOnly, "read:filters", h.filtersV2},
+		{"POST", "/v2/filters", userOnly, "write:filters", h.saveFilterV2},
+		{"GET", "/v2/filters/{id:[0-9]+}", userOnly, "read:filters", h.getFilterV2},
+		{"PUT", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.saveFilterV2},
+		{"DELETE", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.deleteFilterV2},
+		{"GET", "/v1/filters", userOnly, "read:filters", h.filtersV1},
+		{"POST", "/v1/filters", userOnly, "write:filters", h.createFilterV1},
+
 		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
 		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},
 		{"GET", "/v1/timelines/tag/{tag}", public, "read:statuses", h.tagTimeline},

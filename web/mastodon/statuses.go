@@ -250,6 +250,9 @@ func (h *handler) statusContext(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		rd := h.renderer(me)
+		if err := rd.inContext(tx, "thread"); err != nil {
+			return err
+		}
 		if out["ancestors"], err = rd.statuses(tx, ancestors); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ type fetchFunc func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error)
 // timeline answers a paged list of statuses: it reads pages until it has
 // enough statuses the viewer may see and keep accepts, renders them, and
 // sets the Link header.
-func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFunc, keep func(*storage.Tx, *storage.Status) bool) {
+func (h *handler) timeline(w http.ResponseWriter, r *http.Request, context string, fetch fetchFunc, keep func(*storage.Tx, *storage.Status) bool) {
 	p, ascending, err := page(r.URL.Query(), defaultLimit, maxLimit)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
@@ -37,10 +37,18 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFu
 	me := viewer(r)
 	var out []Status
 	var newest, oldest storage.ID
+	rd := h.renderer(me)
 	err = h.store.View(func(tx *storage.Tx) error {
+		if err := rd.inContext(tx, context); err != nil {
+			return err
+		}
 		var picked []*storage.Status
 		accept := func(s *storage.Status) bool {
-			return activitypub.VisibleTo(tx, s, me) && (keep == nil || keep(tx, s))
+			if !activitypub.VisibleTo(tx, s, me) || (keep != nil && !keep(tx, s)) {
+				return false
+			}
+			_, hide := rd.matchFilters(s)
+			return !hide
 		}
 		if ascending {
 			// The page just above min_id: read newest first down to it,
@@ -78,7 +86,7 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFu
 		if len(picked) > 0 {
 			newest, oldest = picked[0].ID, picked[len(picked)-1].ID
 		}
-		out, err = h.renderer(me).statuses(tx, picked)
+		out, err = rd.statuses(tx, picked)
 		return err
 	})
 	if err != nil {
@@ -92,7 +100,7 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, fetch fetchFu
 // homeTimeline serves GET /api/v1/timelines/home.
 func (h *handler) homeTimeline(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "home", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.HomeTimeline(me.ID, p)
 	}, func(tx *storage.Tx, s *storage.Status) bool {
 		// Muted accounts stay out of the home timeline, boosts of them too.
@@ -117,7 +125,7 @@ func (h *handler) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	local, _ := boolParam(q, "local")
 	remote, _ := boolParam(q, "remote")
 	onlyMedia, _ := boolParam(q, "only_media")
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "public", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.PublicTimeline(p, local, remote)
 	}, func(_ *storage.Tx, s *storage.Status) bool { return !onlyMedia || len(s.Attachments) > 0 })
 }
@@ -126,7 +134,7 @@ func (h *handler) publicTimeline(w http.ResponseWriter, r *http.Request) {
 func (h *handler) tagTimeline(w http.ResponseWriter, r *http.Request) {
 	tag := strings.ToLower(mux.Vars(r)["tag"])
 	local, _ := boolParam(r.URL.Query(), "local")
-	h.timeline(w, r, func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+	h.timeline(w, r, "public", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.TagTimeline(tag, p)
 	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return s.Visibility == storage.VisibilityPublic && (!local || s.Local)

@@ -593,9 +593,9 @@ func (in *Instance) changePin(ctx context.Context, account *storage.Account, sta
 			return err
 		}
 		if pin {
-			pins, err := tx.Pins(account.ID, maxPins+1)
-			if err != nil {
-				return err
+			pins, perr := tx.Pins(account.ID, maxPins+1)
+			if perr != nil {
+				return perr
 			}
 			if len(pins) >= maxPins {
 				return &InvalidError{"status", fmt.Sprintf("cannot be pinned: at most %d posts can be", maxPins)}

@@ -311,6 +311,18 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 		return err
 	}
 	now := in.now()
+	var boosters []storage.ID
+	var existing storage.ID
+	_ = in.store.View(func(tx *storage.Tx) error {
+		if s, err := tx.StatusByURI(fresh.URI); err == nil {
+			existing = s.ID
+		}
+		return nil
+	})
+	if existing != 0 {
+		boosters = in.localBoosters(existing) // its own read transaction, never nested
+	}
+	nt := in.newNotifier(len(boosters))
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		s, err := tx.StatusByURI(fresh.URI)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -334,7 +346,15 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 		edited.Content, edited.Summary, edited.Sensitive, edited.Tags = fresh.Content, fresh.Summary, fresh.Sensitive, fresh.Tags
 		edited.Attachments = fresh.Attachments
 		edited.EditedAt = cmpTime(fresh.EditedAt, now)
-		return tx.PutStatus(&edited)
+		if err := tx.PutStatus(&edited); err != nil {
+			return err
+		}
+		for i, b := range boosters {
+			if err := nt.notify(tx, i, b, st.signer.ID, storage.NotifyUpdate, s.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

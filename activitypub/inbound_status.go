@@ -252,7 +252,8 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 			mentionURIs[stringProp(m, "href")] = true
 		}
 	}
-	nt := in.newNotifier(len(mentionURIs))
+	subs := in.subscribers(author.ID)
+	nt := in.newNotifier(len(mentionURIs) + len(subs))
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.StatusByURI(s.URI); err == nil {
 			return nil // already have it: a retried delivery
@@ -330,6 +331,13 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 		for i, id := range mentionedLocal {
 			if err := nt.notify(tx, i, id, author.ID, storage.NotifyMention, rec.ID); err != nil {
 				return err
+			}
+		}
+		if notifiesSubscribers(&rec) {
+			for i, id := range subs {
+				if err := nt.notify(tx, len(mentionURIs)+i, id, author.ID, storage.NotifyStatus, rec.ID); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

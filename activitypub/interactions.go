@@ -423,6 +423,8 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 	}
 	bodyID, deliveries := in.newDeliveries(stringOf(update["id"]), author.ID, inboxes)
 	var result *storage.Status
+	boosters := in.localBoosters(id)
+	nt := in.newNotifier(len(boosters))
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		current, err := tx.Status(id)
 		if err != nil {
@@ -431,6 +433,11 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		applyEdit(current)
 		if err := tx.PutStatus(current); err != nil {
 			return err
+		}
+		for i, b := range boosters {
+			if err := nt.notify(tx, i, b, author.ID, storage.NotifyUpdate, id); err != nil {
+				return err
+			}
 		}
 		result = current
 		return in.enqueue(tx, bodyID, body, deliveries)

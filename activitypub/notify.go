@@ -65,3 +65,43 @@ func tagFollowers(tx *storage.Tx, s *storage.Status) ([]storage.ID, error) {
 	}
 	return out, nil
 }
+
+// subscribers returns the local accounts that follow author and asked to
+// be notified of each post (the bell in Mastodon apps).
+func (in *Instance) subscribers(author storage.ID) []storage.ID {
+	var out []storage.ID
+	_ = in.store.View(func(tx *storage.Tx) error {
+		return tx.ForEachFollower(author, func(f *storage.Follow) error {
+			if f.Notify && !f.Pending {
+				if a, err := tx.Account(f.FollowerID); err == nil && a.Local() {
+					out = append(out, f.FollowerID)
+				}
+			}
+			return nil
+		})
+	})
+	return out
+}
+
+// notifiesSubscribers reports whether a status is one subscribers hear
+// of: not a direct message, not a reply to someone else.
+func notifiesSubscribers(s *storage.Status) bool {
+	return s.Visibility != storage.VisibilityDirect && s.ReblogOfID == 0 &&
+		(s.InReplyToID == 0 || s.InReplyToAccountID == s.AccountID)
+}
+
+// localBoosters returns the local accounts that boosted a status: they
+// hear of its edits.
+func (in *Instance) localBoosters(status storage.ID) []storage.ID {
+	var out []storage.ID
+	_ = in.store.View(func(tx *storage.Tx) error {
+		boosts, err := tx.Reblogs(status)
+		for _, b := range boosts {
+			if s, err := tx.Status(b); err == nil && s.Local {
+				out = append(out, s.AccountID)
+			}
+		}
+		return err
+	})
+	return out
+}

@@ -202,7 +202,8 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	}
 	st.HomeOf = dedupeIDs(home)
 	bodyID, deliveries := in.newDeliveries(stringOf(create["id"]), author.ID, inboxes)
-	nt := in.newNotifier(len(mentioned))
+	subs := in.subscribers(author.ID)
+	nt := in.newNotifier(len(mentioned) + len(subs))
 	err = in.store.Batch(ctx, func(tx *storage.Tx) error {
 		created := *st
 		byTag, err := tagFollowers(tx, &created)
@@ -226,6 +227,13 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 			}
 			if err := nt.notify(tx, i, m.ID, author.ID, storage.NotifyMention, st.ID); err != nil {
 				return err
+			}
+		}
+		if notifiesSubscribers(&created) {
+			for i, id := range subs {
+				if err := nt.notify(tx, len(mentioned)+i, id, author.ID, storage.NotifyStatus, st.ID); err != nil {
+					return err
+				}
 			}
 		}
 		return in.enqueue(tx, bodyID, body, deliveries)

@@ -14,6 +14,10 @@ type Follow struct {
 	URI        string    `json:"uri"` // the Follow activity's id
 	Pending    bool      `json:"pending,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Notify and HideReblogs are the follower's own preferences: be
+	// notified of each post; keep the account's boosts out of home.
+	Notify      bool `json:"notify,omitempty"`
+	HideReblogs bool `json:"hide_reblogs,omitempty"`
 }
 
 func pairKey(a, b ID) []byte {

@@ -549,3 +549,82 @@ func TestAPI_filters(t *testing.T) {
 		t.Fatalf("home after deleting the filter: %d", len(home))
 	}
 }
+
+func TestAPI_listsTagsAndSubscriptions(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	carol := ts.createAccount(t, "carol").Account
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	ct := apiToken(t, ts.Server, carol, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+	// alice follows bob (with notifications, without his boosts) and carol.
+	var rel map[string]any
+	call(t, "POST", api+"/accounts/"+bob.ID.String()+"/follow", at, map[string]any{"notify": true, "reblogs": false}, &rel)
+	if rel["notifying"] != true || rel["showing_reblogs"] != false {
+		t.Fatalf("follow options: %v", rel)
+	}
+	call(t, "POST", api+"/accounts/"+carol.ID.String()+"/follow", at, nil, nil)
+	// A list with bob only, exclusive.
+	var list map[string]any
+	call(t, "POST", api+"/lists", at, map[string]any{"title": "Bob", "exclusive": true}, &list)
+	requireFields(t, "List", list, []string{"id", "title", "replies_policy", "exclusive"})
+	lid := list["id"].(string)
+	if resp := call(t, "POST", api+"/lists/"+lid+"/accounts", at, map[string]any{"account_ids": []string{bob.ID.String()}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("add to list: %d", resp.StatusCode)
+	}
+	if resp := call(t, "POST", api+"/lists/"+lid+"/accounts", at, map[string]any{"account_ids": []string{alice.ID.String()}}, nil); resp.StatusCode != 422 {
+		t.Fatalf("adding an account not followed: %d, want 422", resp.StatusCode)
+	}
+	var bobPost, carolPost map[string]any
+	call(t, "POST", api+"/statuses", bt, map[string]any{"status": "from bob #go"}, &bobPost)
+	call(t, "POST", api+"/statuses", ct, map[string]any{"status": "from carol"}, &carolPost)
+	call(t, "POST", api+"/statuses/"+carolPost["id"].(string)+"/reblog", bt, nil, nil)
+	var tl []map[string]any
+	call(t, "GET", api+"/timelines/list/"+lid, at, nil, &tl)
+	if len(tl) != 1 || tl[0]["id"] != bobPost["id"] {
+		t.Fatalf("list timeline %v", tl)
+	}
+	call(t, "GET", api+"/timelines/home", at, nil, &tl)
+	if len(tl) != 1 || tl[0]["id"] != carolPost["id"] {
+		t.Fatalf("home with an exclusive list and bob's boosts hidden: %v", tl)
+	}
+	// bob's post notified alice (she rang the bell).
+	var notes []map[string]any
+	call(t, "GET", api+"/notifications?types[]=status", at, nil, &notes)
+	if len(notes) != 1 || notes[0]["status"].(map[string]any)["id"] != bobPost["id"] {
+		t.Fatalf("status notifications %v", notes)
+	}
+	// carol edits the post bob boosted: bob hears of it.
+	call(t, "PUT", api+"/statuses/"+carolPost["id"].(string), ct, map[string]any{"status": "from carol, edited"}, nil)
+	call(t, "GET", api+"/notifications?types[]=update", bt, nil, &notes)
+	if len(notes) != 1 {
+		t.Fatalf("update notifications %v", notes)
+	}
+	// carol follows #go and sees bob's next tagged post in her home.
+	var tag map[string]any
+	call(t, "POST", api+"/tags/Go/follow", ct, nil, &tag)
+	if tag["following"] != true || tag["name"] != "go" {
+		t.Fatalf("follow tag %v", tag)
+	}
+	var tagged map[string]any
+	call(t, "POST", api+"/statuses", bt, map[string]any{"status": "more #Go"}, &tagged)
+	call(t, "GET", api+"/timelines/home", ct, nil, &tl)
+	if len(tl) == 0 || tl[0]["id"] != tagged["id"] {
+		t.Fatalf("carol's home lacks the followed tag's post: %v", tl)
+	}
+	var followed []map[string]any
+	call(t, "GET", api+"/followed_tags", ct, nil, &followed)
+	if len(followed) != 1 || followed[0]["name"] != "go" {
+		t.Fatalf("followed tags %v", followed)
+	}
+	// Deleting the list.
+	call(t, "DELETE", api+"/lists/"+lid, at, nil, nil)
+	if resp := call(t, "GET", api+"/lists/"+lid, at, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("deleted list: %d", resp.StatusCode)
+	}
+	if resp := call(t, "GET", api+"/lists/"+lid, bt, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("someone else's list: %d", resp.StatusCode)
+	}
+}

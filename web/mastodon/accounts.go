@@ -291,10 +291,36 @@ func (h *handler) accountAction(act func(r *http.Request, me, target *storage.Ac
 	}
 }
 
+// follow serves POST /api/v1/accounts/:id/follow, with the local
+// preferences reblogs (show boosts, default true) and notify.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request) {
+	p, err := params(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
 	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
-		_, err := h.in.Follow(r.Context(), me, target)
-		return err
+		if _, err := h.in.Follow(r.Context(), me, target); err != nil {
+			return err
+		}
+		reblogs, hasReblogs := boolParam(p, "reblogs")
+		notify, hasNotify := boolParam(p, "notify")
+		if !hasReblogs && !hasNotify {
+			return nil
+		}
+		return h.store.Batch(r.Context(), func(tx *storage.Tx) error {
+			f, err := tx.Follow(me.ID, target.ID)
+			if err != nil {
+				return err
+			}
+			if hasReblogs {
+				f.HideReblogs = !reblogs
+			}
+			if hasNotify {
+				f.Notify = notify
+			}
+			return tx.PutFollow(f)
+		})
 	})(w, r)
 }
 

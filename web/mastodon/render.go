@@ -340,7 +340,8 @@ func (rd *renderer) relationship(tx *storage.Tx, other *storage.Account) (Relati
 		return rel, nil
 	}
 	if f, err := tx.Follow(rd.viewer.ID, other.ID); err == nil {
-		rel.Following, rel.Requested, rel.ShowingReblogs = !f.Pending, f.Pending, !f.Pending
+		rel.Following, rel.Requested = !f.Pending, f.Pending
+		rel.ShowingReblogs, rel.Notifying = !f.HideReblogs, f.Notify
 	}
 	if f, err := tx.Follow(other.ID, rd.viewer.ID); err == nil {
 		rel.FollowedBy, rel.RequestedBy = !f.Pending, f.Pending

@@ -100,9 +100,24 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, context strin
 // homeTimeline serves GET /api/v1/timelines/home.
 func (h *handler) homeTimeline(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
+	var exclusive map[storage.ID]bool
 	h.timeline(w, r, "home", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
+		if exclusive == nil {
+			var err error
+			if exclusive, err = exclusiveMembers(tx, me.ID); err != nil {
+				return nil, err
+			}
+		}
 		return tx.HomeTimeline(me.ID, p)
 	}, func(tx *storage.Tx, s *storage.Status) bool {
+		if exclusive[s.AccountID] && s.AccountID != me.ID {
+			return false // shown in its exclusive list instead
+		}
+		if s.ReblogOfID != 0 {
+			if f, err := tx.Follow(me.ID, s.AccountID); err == nil && f.HideReblogs {
+				return false
+			}
+		}
 		// Muted accounts stay out of the home timeline, boosts of them too.
 		if muted, err := tx.Mutes(me.ID, s.AccountID); err != nil || muted {
 			return false

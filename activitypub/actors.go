@@ -95,6 +95,16 @@ func parseActor(doc map[string]any, fromHost string) (*storage.Account, error) {
 	if published, err := time.Parse(time.RFC3339, stringProp(doc, "published")); err == nil {
 		a.CreatedAt = published.UTC()
 	}
+	for _, att := range asList(doc["attachment"]) {
+		m, ok := att.(map[string]any)
+		if !ok || stringProp(m, "type") != "PropertyValue" || len(a.Fields) >= 50 {
+			continue
+		}
+		a.Fields = append(a.Fields, storage.ProfileField{
+			Name:  htmlEscape(truncate(stringProp(m, "name"), 2047)),
+			Value: SanitizeHTML(truncate(stringProp(m, "value"), 2047)),
+		})
+	}
 	return a, nil
 }
 

@@ -461,7 +461,16 @@ type Profile struct {
 	Note         *string // plain text
 	Locked       *bool
 	Discoverable *bool
+	Bot          *bool
+	Fields       *[]storage.ProfileField // plain text names and values
 }
+
+// Profile field limits, as Mastodon's.
+const (
+	maxProfileFields = 4
+	maxFieldName     = 255
+	maxFieldValue    = 255
+)
 
 // UpdateProfile changes a local account's profile and sends an Update of
 // the actor to every instance that follows it.
@@ -469,6 +478,24 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 	var note string
 	if p.Note != nil {
 		note = renderText(*p.Note, nil, in.tagURL)
+	}
+	var fields []storage.ProfileField
+	if p.Fields != nil {
+		if len(*p.Fields) > maxProfileFields {
+			return nil, &InvalidError{"fields_attributes", fmt.Sprintf("has more than %d fields", maxProfileFields)}
+		}
+		for _, f := range *p.Fields {
+			name, value := strings.TrimSpace(f.Name), strings.TrimSpace(f.Value)
+			if name == "" && value == "" {
+				continue
+			}
+			if len([]rune(name)) > maxFieldName || len([]rune(value)) > maxFieldValue {
+				return nil, &InvalidError{"fields_attributes", "has a name or value that is too long"}
+			}
+			// Values are linked like posts, inline (no paragraph).
+			html := strings.TrimSuffix(strings.TrimPrefix(renderText(value, nil, in.tagURL), "<p>"), "</p>")
+			fields = append(fields, storage.ProfileField{Name: htmlEscape(name), Value: html})
+		}
 	}
 	// applyProfile changes only the fields given, so it can be applied to
 	// the copy read inside the transaction.
@@ -485,26 +512,28 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 		if p.Discoverable != nil {
 			a.Discoverable = *p.Discoverable
 		}
+		if p.Bot != nil {
+			a.ActorType = "Person"
+			if *p.Bot {
+				a.ActorType = "Service"
+			}
+		}
+		if p.Fields != nil {
+			a.Fields = fields
+		}
 	}
 	updated := *account
 	if p.DisplayName != nil {
 		if n := len([]rune(*p.DisplayName)); n > 30 {
 			return nil, &InvalidError{"display_name", "is longer than 30 characters"}
 		}
-		updated.DisplayName = *p.DisplayName
 	}
 	if p.Note != nil {
 		if n := len([]rune(*p.Note)); n > 500 {
 			return nil, &InvalidError{"note", "is longer than 500 characters"}
 		}
-		updated.Note = renderText(*p.Note, nil, in.tagURL)
 	}
-	if p.Locked != nil {
-		updated.Locked = *p.Locked
-	}
-	if p.Discoverable != nil {
-		updated.Discoverable = *p.Discoverable
-	}
+	applyProfile(&updated)
 	updated.UpdatedAt = in.now().UTC()
 	actorJSON, err := in.ActorJSON(&updated)
 	if err != nil {

@@ -37,6 +37,13 @@ func (nt *notifier) notify(tx *storage.Tx, i int, recipient, from storage.ID, ty
 	if blocked, err := tx.Blocks(recipient, from); err != nil || blocked {
 		return err
 	}
+	if status != 0 {
+		if s, err := tx.Status(status); err == nil {
+			if muted, err := tx.ThreadMuted(recipient, tx.ThreadRoot(s)); err != nil || muted {
+				return err // the recipient muted this conversation
+			}
+		}
+	}
 	return tx.AddNotification(&storage.Notification{ID: nt.ids[i], RecipientID: recipient, Type: typ,
 		FromID: from, StatusID: status, CreatedAt: nt.now})
 }

@@ -127,8 +127,12 @@ func (in *Instance) ActorJSON(a *storage.Account) ([]byte, error) {
 	if a.HeaderURL != "" {
 		doc.Image = &image{Type: "Image", URL: a.HeaderURL}
 	}
+	for _, f := range a.Fields {
+		doc.Attachment = append(doc.Attachment, map[string]any{"type": "PropertyValue", "name": f.Name, "value": f.Value})
+	}
 	if a.Suspended {
 		doc.Suspended = true
+		doc.Attachment = []any{}
 		doc.Name, doc.Summary, doc.Icon, doc.Image = "", "", nil, nil
 		doc.Discoverable, doc.Indexable = false, false
 	}

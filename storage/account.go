@@ -48,6 +48,15 @@ type Account struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// FetchedAt is when a remote actor's document was last fetched.
 	FetchedAt time.Time `json:"fetched_at,omitzero"`
+	// Fields are the profile's name/value pairs (PropertyValue); values
+	// are sanitised HTML.
+	Fields []ProfileField `json:"fields,omitempty"`
+}
+
+// ProfileField is one name/value pair of a profile.
+type ProfileField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Local reports whether the account belongs to this instance.

@@ -57,6 +57,8 @@ var (
 	bucketListMembers   = []byte("list_members")         // list ID ‖ account ID → nothing
 	bucketFilters       = []byte("filters")              // owner ID ‖ filter ID → Filter
 	bucketFollowedTags  = []byte("followed_tags")        // account ID ‖ 0 ‖ tag → nothing
+	bucketConversations = []byte("conversations")        // account ID ‖ root status ID → ConversationState
+	bucketStatusMutes   = []byte("status_mutes")         // account ID ‖ root status ID → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -178,6 +180,9 @@ var schema = []migration{
 	}},
 	{"create list, filter and followed-tag buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketLists, bucketListsByOwner, bucketListMembers, bucketFilters, bucketFollowedTags)
+	}},
+	{"create conversation state and thread mute buckets", func(tx *bolt.Tx) error {
+		return createBuckets(tx, bucketConversations, bucketStatusMutes)
 	}},
 }
 

@@ -16,6 +16,11 @@ type User struct {
 	Admin        bool      `json:"admin,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	LastActiveAt time.Time `json:"last_active_at"`
+	// Posting defaults, as Mastodon apps read them from source and
+	// preferences.
+	DefaultPrivacy   string `json:"default_privacy,omitempty"`
+	DefaultSensitive bool   `json:"default_sensitive,omitempty"`
+	DefaultLanguage  string `json:"default_language,omitempty"`
 }
 
 // CreateUser stores the credentials of a local account created in the same

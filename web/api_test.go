@@ -628,3 +628,111 @@ func TestAPI_listsTagsAndSubscriptions(t *testing.T) {
 		t.Fatalf("someone else's list: %d", resp.StatusCode)
 	}
 }
+
+func TestAPI_conversationsAndThreadMutes(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+	var dm, reply map[string]any
+	call(t, "POST", api+"/statuses", at, map[string]any{"status": "@bob psst", "visibility": "direct"}, &dm)
+	call(t, "POST", api+"/statuses", bt, map[string]any{"status": "@alice what", "visibility": "direct", "in_reply_to_id": dm["id"]}, &reply)
+	var convs []map[string]any
+	call(t, "GET", api+"/conversations", at, nil, &convs)
+	if len(convs) != 1 || convs[0]["id"] != dm["id"] || convs[0]["unread"] != true {
+		t.Fatalf("conversations %v", convs)
+	}
+	requireFields(t, "Conversation", convs[0], []string{"id", "unread", "accounts", "last_status"})
+	if accts, _ := convs[0]["accounts"].([]any); len(accts) != 1 || accts[0].(map[string]any)["id"] != bob.ID.String() {
+		t.Fatalf("participants %v", convs[0]["accounts"])
+	}
+	var read map[string]any
+	call(t, "POST", api+"/conversations/"+dm["id"].(string)+"/read", at, nil, &read)
+	if read["unread"] != false {
+		t.Fatalf("after read %v", read)
+	}
+	call(t, "DELETE", api+"/conversations/"+dm["id"].(string), at, nil, nil)
+	call(t, "GET", api+"/conversations", at, nil, &convs)
+	if len(convs) != 0 {
+		t.Fatalf("hidden conversation listed: %v", convs)
+	}
+	// A conversation the viewer is not in is not found.
+	carol := ts.createAccount(t, "carol").Account
+	ct := apiToken(t, ts.Server, carol, "read", "write")
+	if resp := call(t, "POST", api+"/conversations/"+dm["id"].(string)+"/read", ct, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("stranger reading a conversation: %d", resp.StatusCode)
+	}
+	// alice mutes the thread: bob's next reply notifies her no more.
+	var muted map[string]any
+	call(t, "POST", api+"/statuses/"+dm["id"].(string)+"/mute", at, nil, &muted)
+	if muted["muted"] != true {
+		t.Fatalf("mute thread %v", muted)
+	}
+	call(t, "POST", api+"/statuses", bt, map[string]any{"status": "@alice again", "visibility": "direct", "in_reply_to_id": reply["id"]}, nil)
+	var notes []map[string]any
+	call(t, "GET", api+"/notifications?types[]=mention", at, nil, &notes)
+	if len(notes) != 1 {
+		t.Fatalf("mentions after muting the thread: %d, want only the one before", len(notes))
+	}
+}
+
+func TestAPI_profileFieldsAndPreferences(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	ts.createAccount(t, "alfred")
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	form := url.Values{"display_name": {"Alice A."}, "note": {"Hello <b>there</b>"}, "bot": {"true"},
+		"fields_attributes[0][name]": {"Site"}, "fields_attributes[0][value]": {"https://alice.example"},
+		"fields_attributes[1][name]": {"Pronouns"}, "fields_attributes[1][value]": {"she/her"},
+		"source[privacy]": {"unlisted"}, "source[language]": {"en"}}
+	req, _ := http.NewRequestWithContext(t.Context(), "PATCH", ts.URL+"/api/v1/accounts/update_credentials", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me map[string]any
+	json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || me["display_name"] != "Alice A." || me["bot"] != true {
+		t.Fatalf("update_credentials: %d %v", resp.StatusCode, me)
+	}
+	fields, _ := me["fields"].([]any)
+	if len(fields) != 2 || !strings.Contains(fields[0].(map[string]any)["value"].(string), `href="https://alice.example"`) {
+		t.Fatalf("fields %v", me["fields"])
+	}
+	if strings.Contains(me["note"].(string), "<b>") {
+		t.Fatalf("note not escaped: %v", me["note"])
+	}
+	src, _ := me["source"].(map[string]any)
+	if src["privacy"] != "unlisted" || src["language"] != "en" {
+		t.Fatalf("source %v", src)
+	}
+	// The actor document carries the fields as PropertyValue attachments.
+	_, body := get(t, ts.URL+"/users/alice", acceptAP)
+	if !strings.Contains(string(body), `"type":"PropertyValue"`) || !strings.Contains(string(body), `"type":"Service"`) {
+		t.Fatalf("actor: %s", body)
+	}
+	// Posting without a visibility uses the default.
+	var post map[string]any
+	call(t, "POST", ts.URL+"/api/v1/statuses", at, map[string]any{"status": "default privacy"}, &post)
+	if post["visibility"] != "unlisted" || post["language"] != "en" {
+		t.Fatalf("defaults not applied: %v %v", post["visibility"], post["language"])
+	}
+	var prefs map[string]any
+	call(t, "GET", ts.URL+"/api/v1/preferences", at, nil, &prefs)
+	if prefs["posting:default:visibility"] != "unlisted" {
+		t.Fatalf("preferences %v", prefs)
+	}
+	var found []map[string]any
+	call(t, "GET", ts.URL+"/api/v1/accounts/search?q=alf", at, nil, &found)
+	if len(found) != 1 || found[0]["username"] != "alfred" {
+		t.Fatalf("account search %v", found)
+	}
+	if resp := call(t, "PATCH", ts.URL+"/api/v1/accounts/update_credentials", at, map[string]any{"source": map[string]any{"privacy": "secret"}}, nil); resp.StatusCode != 422 {
+		t.Fatalf("bad privacy: %d", resp.StatusCode)
+	}
+}

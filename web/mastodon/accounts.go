@@ -2,7 +2,9 @@ package mastodon
 
 import (
 	"errors"
+	"html"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -45,7 +47,14 @@ func (h *handler) credentialAccount(tx *storage.Tx, a *storage.Account) (Account
 	if err != nil {
 		return out, err
 	}
-	out.Source = &Source{Privacy: storage.VisibilityPublic, Language: "", Note: a.Note, Fields: []any{}, FollowRequestsCount: requests}
+	privacy := cmpOr(u.DefaultPrivacy, storage.VisibilityPublic)
+	sourceFields := []any{}
+	for _, f := range a.Fields {
+		sourceFields = append(sourceFields, map[string]any{"name": html.UnescapeString(f.Name),
+			"value": html.UnescapeString(tagPattern.ReplaceAllString(f.Value, "")), "verified_at": nil})
+	}
+	out.Source = &Source{Privacy: privacy, Sensitive: u.DefaultSensitive, Language: u.DefaultLanguage,
+		Note: html.UnescapeString(tagPattern.ReplaceAllString(a.Note, "")), Fields: sourceFields, FollowRequestsCount: requests}
 	out.Role = &Role{ID: "-99", Name: "", Permissions: "0", Color: ""}
 	if u.Admin {
 		out.Role = &Role{ID: "3", Name: "Owner", Permissions: "1048575", Color: "", Highlighted: true}
@@ -91,9 +100,45 @@ func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
 	if discoverable, ok := boolParam(p, "discoverable"); ok {
 		profile.Discoverable = &discoverable
 	}
-	if _, err := h.in.UpdateProfile(r.Context(), viewer(r), profile); err != nil {
+	if bot, ok := boolParam(p, "bot"); ok {
+		profile.Bot = &bot
+	}
+	if fields, ok := fieldsAttributes(p); ok {
+		profile.Fields = &fields
+	}
+	me := viewer(r)
+	if _, err := h.in.UpdateProfile(r.Context(), me, profile); err != nil {
 		respond.Error(w, r, h.log, err)
 		return
+	}
+	// Posting defaults are the user's own preferences.
+	privacy, hasPrivacy := p["source[privacy]"]
+	sensitive, hasSensitive := boolParam(p, "source[sensitive]")
+	language, hasLanguage := p["source[language]"]
+	if hasPrivacy || hasSensitive || hasLanguage {
+		if hasPrivacy && !containsString([]string{"public", "unlisted", "private", "direct"}, privacy[0]) {
+			respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "source[privacy]", Reason: "must be public, unlisted, private or direct"})
+			return
+		}
+		if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error {
+			u, err := tx.User(me.ID)
+			if err != nil {
+				return err
+			}
+			if hasPrivacy {
+				u.DefaultPrivacy = privacy[0]
+			}
+			if hasSensitive {
+				u.DefaultSensitive = sensitive
+			}
+			if hasLanguage {
+				u.DefaultLanguage = language[0]
+			}
+			return tx.PutUser(u)
+		}); err != nil {
+			respond.Error(w, r, h.log, err)
+			return
+		}
 	}
 	h.verifyCredentials(w, r)
 }
@@ -377,4 +422,44 @@ func (h *handler) rejectFollow(w http.ResponseWriter, r *http.Request) {
 	h.accountAction(func(r *http.Request, me, follower *storage.Account) error {
 		return h.in.RejectFollowRequest(r.Context(), me, follower)
 	})(w, r)
+}
+
+// fieldsAttributes reads profile fields as apps send them: form keys
+// fields_attributes[0][name] and [value] (or a JSON array or object of
+// {name, value}). It reports false when none were sent.
+func fieldsAttributes(p map[string][]string) ([]storage.ProfileField, bool) {
+	byIndex := map[string]*storage.ProfileField{}
+	var order []string
+	for key, values := range p {
+		rest, ok := strings.CutPrefix(key, "fields_attributes[")
+		if !ok || len(values) == 0 {
+			continue
+		}
+		index, part, ok := strings.Cut(rest, "][")
+		if !ok {
+			continue
+		}
+		part = strings.TrimSuffix(part, "]")
+		f := byIndex[index]
+		if f == nil {
+			f = &storage.ProfileField{}
+			byIndex[index] = f
+			order = append(order, index)
+		}
+		switch part {
+		case "name":
+			f.Name = values[0]
+		case "value":
+			f.Value = values[0]
+		}
+	}
+	if len(order) == 0 {
+		return nil, false
+	}
+	sort.Strings(order)
+	out := make([]storage.ProfileField, 0, len(order))
+	for _, i := range order {
+		out = append(out, *byIndex[i])
+	}
+	return out, true
 }

@@ -11,9 +11,19 @@ import (
 
 // preferences serves GET /api/v1/preferences.
 func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
+	var u *storage.User
+	if err := h.store.View(func(tx *storage.Tx) error {
+		var err error
+		u, err = tx.User(viewer(r).ID)
+		return err
+	}); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
 	respond.JSON(w, http.StatusOK, map[string]any{
-		"posting:default:visibility": storage.VisibilityPublic, "posting:default:sensitive": false,
-		"posting:default:language": nil, "reading:expand:media": "default", "reading:expand:spoilers": false,
+		"posting:default:visibility": cmpOr(u.DefaultPrivacy, storage.VisibilityPublic),
+		"posting:default:sensitive":  u.DefaultSensitive, "posting:default:language": optionalString(u.DefaultLanguage),
+		"reading:expand:media": "default", "reading:expand:spoilers": false,
 	})
 }
 

@@ -220,8 +220,20 @@ func (rd *renderer) account(a *storage.Account) Account {
 		CreatedAt: formatTime(created), Note: a.Note, URL: cmpOr(a.URL, a.URI), URI: a.URI,
 		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		FollowersCount: a.FollowersCount, FollowingCount: a.FollowingCount, StatusesCount: a.StatusesCount,
-		Emojis: []any{}, Roles: []any{}, Fields: []any{}, Suspended: a.Suspended,
+		Emojis: []any{}, Roles: []any{}, Fields: fieldsOf(a), Suspended: a.Suspended,
 	}
+}
+
+// fieldsOf renders profile fields as Mastodon's Field entities.
+func fieldsOf(a *storage.Account) []any {
+	out := []any{}
+	if a.Suspended {
+		return out
+	}
+	for _, f := range a.Fields {
+		out = append(out, map[string]any{"name": f.Name, "value": f.Value, "verified_at": nil})
+	}
+	return out
 }
 
 func cmpOr(a, b string) string {
@@ -311,6 +323,9 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 			st.Favourited = true
 		}
 		if st.Bookmarked, err = tx.Bookmarked(rd.viewer.ID, s.ID); err != nil {
+			return Status{}, err
+		}
+		if st.Muted, err = tx.ThreadMuted(rd.viewer.ID, tx.ThreadRoot(s)); err != nil {
 			return Status{}, err
 		}
 		if s.AccountID == rd.viewer.ID {

@@ -75,6 +75,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"PATCH", "/v1/accounts/update_credentials", userOnly, "write:accounts", h.updateCredentials},
 		{"GET", "/v1/accounts/relationships", userOnly, "read:follows", h.relationships},
 		{"GET", "/v1/accounts/lookup", public, "read:accounts", h.lookup},
+		{"GET", "/v1/accounts/search", public, "read:accounts", h.accountSearch},
 		{"GET", "/v1/accounts/{id:[0-9]+}", public, "read:accounts", h.account},
 		{"GET", "/v1/accounts/{id:[0-9]+}/statuses", public, "read:statuses", h.accountStatuses},
 		{"GET", "/v1/accounts/{id:[0-9]+}/followers", public, "read:accounts", h.followers},
@@ -144,6 +145,12 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v1/tags/{name}/follow", userOnly, "write:follows", h.followTag(true)},
 		{"POST", "/v1/tags/{name}/unfollow", userOnly, "write:follows", h.followTag(false)},
 		{"GET", "/v1/followed_tags", userOnly, "read:follows", h.followedTags},
+
+		{"GET", "/v1/conversations", userOnly, "read:statuses", h.conversations},
+		{"POST", "/v1/conversations/{id:[0-9]+}/read", userOnly, "write:conversations", h.changeConversation(false)},
+		{"DELETE", "/v1/conversations/{id:[0-9]+}", userOnly, "write:conversations", h.changeConversation(true)},
+		{"POST", "/v1/statuses/{id:[0-9]+}/mute", userOnly, "write:mutes", h.muteThread(true)},
+		{"POST", "/v1/statuses/{id:[0-9]+}/unmute", userOnly, "write:mutes", h.muteThread(false)},
 
 		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
 		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},

@@ -40,30 +40,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 	var statuses []*storage.Status
 	isURL := strings.HasPrefix(query, "https://") || strings.HasPrefix(query, "http://")
 	if kind == "" || kind == "accounts" {
-		switch m := acctQuery.FindStringSubmatch(query); {
-		case isURL && resolve:
-			if a, err := h.in.RemoteActor(r.Context(), query, false); err == nil {
-				accounts = append(accounts, a)
-			}
-		case m != nil && m[2] != "" && resolve:
-			if a, err := h.in.ResolveAccount(r.Context(), m[1]+"@"+m[2]); err == nil {
-				accounts = append(accounts, a)
-			}
-		case m != nil:
-			prefix := strings.ToLower(m[1])
-			if m[2] != "" && !strings.EqualFold(m[2], h.in.Domain()) {
-				prefix += "@" + strings.ToLower(m[2])
-			}
-			_ = h.store.View(func(tx *storage.Tx) error {
-				found, err := tx.SearchAccounts(prefix, limit, 1000)
-				for _, a := range found {
-					if a.URI != h.in.InstanceActorURI() && !a.Suspended {
-						accounts = append(accounts, a)
-					}
-				}
-				return err
-			})
-		}
+		accounts = h.findAccounts(r, query, resolve, limit)
 	}
 	if (kind == "" || kind == "statuses") && isURL {
 		if resolve {
@@ -109,5 +86,70 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
+	respond.JSON(w, http.StatusOK, out)
+}
+
+// findAccounts finds accounts for a query: a URL or a remote @user@host
+// resolved through federation when resolve is set, or handles starting
+// with the query among stored accounts.
+func (h *handler) findAccounts(r *http.Request, query string, resolve bool, limit int) []*storage.Account {
+	var accounts []*storage.Account
+	isURL := strings.HasPrefix(query, "https://") || strings.HasPrefix(query, "http://")
+	switch m := acctQuery.FindStringSubmatch(query); {
+	case isURL && resolve:
+		if a, err := h.in.RemoteActor(r.Context(), query, false); err == nil {
+			accounts = append(accounts, a)
+		}
+	case m != nil && m[2] != "" && resolve:
+		if a, err := h.in.ResolveAccount(r.Context(), m[1]+"@"+m[2]); err == nil {
+			accounts = append(accounts, a)
+		}
+	case m != nil:
+		prefix := strings.ToLower(m[1])
+		if m[2] != "" && !strings.EqualFold(m[2], h.in.Domain()) {
+			prefix += "@" + strings.ToLower(m[2])
+		}
+		_ = h.store.View(func(tx *storage.Tx) error {
+			found, err := tx.SearchAccounts(prefix, limit, 1000)
+			for _, a := range found {
+				if a.URI != h.in.InstanceActorURI() && !a.Suspended {
+					accounts = append(accounts, a)
+				}
+			}
+			return err
+		})
+	}
+	return accounts
+}
+
+// accountSearch serves GET /api/v1/accounts/search.
+func (h *handler) accountSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := strings.TrimSpace(q.Get("q"))
+	if query == "" {
+		respond.Error(w, r, h.log, &respond.BadRequest{Reason: "q is required"})
+		return
+	}
+	resolve, _ := boolParam(q, "resolve")
+	me := viewer(r)
+	limit := 40
+	if v, err := strconv.Atoi(q.Get("limit")); err == nil {
+		limit = min(max(v, 1), 80)
+	}
+	following, _ := boolParam(q, "following")
+	rd := h.renderer(me)
+	out := []Account{}
+	found := h.findAccounts(r, query, resolve && me != nil, limit)
+	_ = h.store.View(func(tx *storage.Tx) error {
+		for _, a := range found {
+			if following && me != nil {
+				if f, err := tx.Follow(me.ID, a.ID); err != nil || f.Pending {
+					continue
+				}
+			}
+			out = append(out, rd.account(a))
+		}
+		return nil
+	})
 	respond.JSON(w, http.StatusOK, out)
 }

@@ -119,6 +119,16 @@ func (h *handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		Text: p.Get("status"), Visibility: p.Get("visibility"), SpoilerText: p.Get("spoiler_text"),
 		Sensitive: sensitive, Language: p.Get("language"),
 	}
+	if d.Visibility == "" || d.Language == "" {
+		// The user's posting defaults.
+		_ = h.store.View(func(tx *storage.Tx) error {
+			if u, err := tx.User(me.ID); err == nil {
+				d.Visibility = cmpOr(d.Visibility, u.DefaultPrivacy)
+				d.Language = cmpOr(d.Language, u.DefaultLanguage)
+			}
+			return nil
+		})
+	}
 	if v := p.Get("in_reply_to_id"); v != "" {
 		id, err := storage.ParseID(v)
 		if err != nil {

@@ -59,6 +59,9 @@ type Options struct {
 	// AuthorizedFetch requires signed GETs for ActivityPub documents other
 	// than the instance actor.
 	AuthorizedFetch bool
+	// APIRateLimit is requests per five minutes per token or address on
+	// the client API. Zero means 300; negative turns it off.
+	APIRateLimit int
 }
 
 // Server is an assembled Rhizome instance ready to serve HTTP.
@@ -128,7 +131,7 @@ func (s *Server) routes() http.Handler {
 	federation.Mount(r, s.in, s.store, s.log, federation.Options{AuthorizedFetch: s.opts.AuthorizedFetch})
 	pages.Mount(r, s.in, s.store, s.log)
 	oauth.Mount(r, s.in, s.store, s.log, oauth.Options{Now: s.opts.Now})
-	mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title})
+	mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title, RateLimit: s.opts.APIRateLimit})
 	// Middleware wraps the router itself, not r.Use, so that 404s and 405s
 	// are logged and size-limited too.
 	return requestIDs(logRequests(s.log, recoverPanics(s.log, limitBodies(s.opts.MaxBodyBytes, r))))

@@ -33,15 +33,16 @@ func cors(next http.Handler) http.Handler {
 // Rate limits, Mastodon's defaults: 300 requests per 5 minutes for each
 // token, and for each address without one.
 const (
-	rateLimit  = 300
-	rateWindow = 5 * time.Minute
-	maxBuckets = 100000
+	defaultRateLimit = 300
+	rateWindow       = 5 * time.Minute
+	maxBuckets       = 100000
 )
 
 // limiter counts requests per key in fixed windows, in memory.
 type limiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
+	max     int // requests per window; negative: no limit
 	windows map[string]*rateCount
 }
 
@@ -65,7 +66,10 @@ func (l *limiter) allow(key string) (bool, int, time.Time) {
 		l.windows[key] = c
 	}
 	c.n++
-	return c.n <= rateLimit, max(0, rateLimit-c.n), c.start.Add(rateWindow)
+	if l.max < 0 {
+		return true, 0, c.start.Add(rateWindow)
+	}
+	return c.n <= l.max, max(0, l.max-c.n), c.start.Add(rateWindow)
 }
 
 // rateLimited applies the limit by token, or by address without one, and
@@ -78,7 +82,7 @@ func (h *handler) rateLimited(next http.Handler) http.Handler {
 		}
 		ok, remaining, reset := h.limits.allow(key)
 		hd := w.Header()
-		hd.Set("X-RateLimit-Limit", strconv.Itoa(rateLimit))
+		hd.Set("X-RateLimit-Limit", strconv.Itoa(h.limits.max))
 		hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		hd.Set("X-RateLimit-Reset", formatTime(reset))
 		if !ok {

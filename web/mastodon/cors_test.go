@@ -7,9 +7,9 @@ import (
 
 func TestLimiter(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	l := limiter{now: func() time.Time { return now }}
-	for i := range rateLimit {
-		if ok, remaining, _ := l.allow("a"); !ok || remaining != rateLimit-i-1 {
+	l := limiter{now: func() time.Time { return now }, max: defaultRateLimit}
+	for i := range defaultRateLimit {
+		if ok, remaining, _ := l.allow("a"); !ok || remaining != defaultRateLimit-i-1 {
 			t.Fatalf("request %d: ok %v remaining %d", i+1, ok, remaining)
 		}
 	}

@@ -20,6 +20,10 @@ type Options struct {
 	Version string
 	// Title names the instance. "" means the domain.
 	Title string
+	// RateLimit is how many requests a token (or an address without one)
+	// may make in five minutes. Zero means 300, Mastodon's default;
+	// negative turns the limit off (benchmarks).
+	RateLimit int
 }
 
 type handler struct {
@@ -47,6 +51,10 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
 	h.limits.now = time.Now
+	h.limits.max = opts.RateLimit
+	if h.limits.max == 0 {
+		h.limits.max = defaultRateLimit
+	}
 	api := r.PathPrefix("/api").Subrouter()
 	api.Use(cors, h.rateLimited)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -18,7 +18,7 @@ import (
 // scopes, as the OAuth flow would, and returns the raw token.
 func apiToken(t testing.TB, s *Server, account *storage.Account, scopes ...string) string {
 	t.Helper()
-	raw := "token-" + account.Username + "-" + strings.Join(scopes, "-")
+	raw := "token-" + account.Username + "-" + strings.Join(scopes, "-") + "-" + s.Store().NewID().String()
 	app := &storage.App{ID: s.Store().NewID(), ClientID: "client-" + raw, ClientSecretHash: storage.SecretHash("secret"),
 		Name: "Test app", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: scopes, CreatedAt: time.Now()}
 	if err := s.Store().Update(t.Context(), func(tx *storage.Tx) error {
@@ -735,4 +735,108 @@ func TestAPI_profileFieldsAndPreferences(t *testing.T) {
 	if resp := call(t, "PATCH", ts.URL+"/api/v1/accounts/update_credentials", at, map[string]any{"source": map[string]any{"privacy": "secret"}}, nil); resp.StatusCode != 422 {
 		t.Fatalf("bad privacy: %d", resp.StatusCode)
 	}
+}
+
+func TestAPI_filtersV1(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	api := ts.URL + "/api/v1"
+	var f map[string]any
+	call(t, "POST", api+"/filters", at, map[string]any{"phrase": "rain", "context": []string{"home", "public"}}, &f)
+	requireFields(t, "V1Filter", f, []string{"id", "phrase", "context", "whole_word", "expires_at", "irreversible"})
+	id := f["id"].(string)
+	call(t, "PUT", api+"/filters/"+id, at, map[string]any{"phrase": "snow", "irreversible": true}, &f)
+	if f["phrase"] != "snow" || f["irreversible"] != true {
+		t.Fatalf("update: %v", f)
+	}
+	call(t, "GET", api+"/filters/"+id, at, nil, &f)
+	if f["phrase"] != "snow" {
+		t.Fatalf("get: %v", f)
+	}
+	call(t, "DELETE", api+"/filters/"+id, at, nil, nil)
+	var all []map[string]any
+	call(t, "GET", api+"/filters", at, nil, &all)
+	call(t, "GET", ts.URL+"/api/v2/filters", at, nil, &all)
+	if len(all) != 0 {
+		t.Fatalf("filters left after deleting the only keyword: %v", all)
+	}
+}
+
+// TestAPI_scopes checks that each endpoint refuses a token lacking its
+// scope with 403, and accepts one that has it (any status but 401/403).
+func TestAPI_scopes(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	var post map[string]any
+	call(t, "POST", ts.URL+"/api/v1/statuses", apiToken(t, ts.Server, bob, "write:statuses"), map[string]any{"status": "hi"}, &post)
+	sid, bid := post["id"].(string), bob.ID.String()
+	tests := []struct {
+		method, path, scope string
+	}{
+		{"GET", "/api/v1/accounts/verify_credentials", "read:accounts"},
+		{"PATCH", "/api/v1/accounts/update_credentials", "write:accounts"},
+		{"GET", "/api/v1/accounts/relationships?id[]=" + bid, "read:follows"},
+		{"POST", "/api/v1/accounts/" + bid + "/follow", "write:follows"},
+		{"POST", "/api/v1/accounts/" + bid + "/block", "write:blocks"},
+		{"POST", "/api/v1/accounts/" + bid + "/mute", "write:mutes"},
+		{"GET", "/api/v1/blocks", "read:blocks"},
+		{"GET", "/api/v1/mutes", "read:mutes"},
+		{"GET", "/api/v1/follow_requests", "read:follows"},
+		{"POST", "/api/v1/statuses", "write:statuses"},
+		{"POST", "/api/v1/statuses/" + sid + "/favourite", "write:favourites"},
+		{"POST", "/api/v1/statuses/" + sid + "/bookmark", "write:bookmarks"},
+		{"GET", "/api/v1/bookmarks", "read:bookmarks"},
+		{"GET", "/api/v1/favourites", "read:favourites"},
+		{"GET", "/api/v1/timelines/home", "read:statuses"},
+		{"GET", "/api/v1/notifications", "read:notifications"},
+		{"POST", "/api/v1/notifications/clear", "write:notifications"},
+		{"GET", "/api/v2/filters", "read:filters"},
+		{"POST", "/api/v2/filters", "write:filters"},
+		{"GET", "/api/v1/lists", "read:lists"},
+		{"POST", "/api/v1/lists", "write:lists"},
+		{"GET", "/api/v1/markers", "read:statuses"},
+		{"GET", "/api/v1/conversations", "read:statuses"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			family, _, _ := strings.Cut(tt.scope, ":")
+			other := map[string]string{"read": "write", "write": "read"}[family]
+			wrong := apiToken(t, ts.Server, alice, other)
+			if resp := call(t, tt.method, ts.URL+tt.path, wrong, map[string]any{}, nil); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("with scope %q: %d, want 403", other, resp.StatusCode)
+			}
+			right := apiToken(t, ts.Server, alice, tt.scope)
+			if resp := call(t, tt.method, ts.URL+tt.path, right, map[string]any{}, nil); resp.StatusCode == 401 || resp.StatusCode == 403 {
+				t.Fatalf("with scope %q: %d", tt.scope, resp.StatusCode)
+			}
+			broad := apiToken(t, ts.Server, alice, family)
+			if resp := call(t, tt.method, ts.URL+tt.path, broad, map[string]any{}, nil); resp.StatusCode == 401 || resp.StatusCode == 403 {
+				t.Fatalf("with scope %q: %d", family, resp.StatusCode)
+			}
+		})
+	}
+}
+
+func TestAPI_notificationAndInstanceFields(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	call(t, "POST", ts.URL+"/api/v1/accounts/"+alice.ID.String()+"/follow", bt, nil, nil)
+	var notes []map[string]any
+	call(t, "GET", ts.URL+"/api/v1/notifications", at, nil, &notes)
+	if len(notes) != 1 {
+		t.Fatalf("notifications %v", notes)
+	}
+	requireFields(t, "Notification", notes[0], []string{"id", "type", "created_at", "account"})
+	var v1, v2 map[string]any
+	call(t, "GET", ts.URL+"/api/v1/instance", "", nil, &v1)
+	requireFields(t, "Instance v1", v1, []string{"uri", "title", "short_description", "description", "email", "version",
+		"urls", "stats", "thumbnail", "languages", "registrations", "approval_required", "invites_enabled", "configuration", "contact_account", "rules"})
+	call(t, "GET", ts.URL+"/api/v2/instance", "", nil, &v2)
+	requireFields(t, "Instance v2", v2, []string{"domain", "title", "version", "source_url", "description", "usage", "thumbnail",
+		"languages", "configuration", "registrations", "contact", "rules"})
 }

@@ -330,3 +330,105 @@ func (h *handler) createFilterV1(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, map[string]any{"id": kid.String(), "phrase": phrase, "context": f.Context,
 		"whole_word": whole, "expires_at": optionalTime(f.ExpiresAt), "irreversible": irreversible})
 }
+
+// filterOfKeyword finds the v2 filter holding the v1 filter (a keyword)
+// with the given ID.
+func (h *handler) filterOfKeyword(r *http.Request) (*storage.Filter, int, error) {
+	id, err := pathID(mux.Vars(r)["id"])
+	if err != nil {
+		return nil, 0, err
+	}
+	var found *storage.Filter
+	index := -1
+	err = h.store.View(func(tx *storage.Tx) error {
+		fs, err := tx.Filters(viewer(r).ID)
+		for _, f := range fs {
+			for i, k := range f.Keywords {
+				if k.ID == id {
+					found, index = f, i
+				}
+			}
+		}
+		return err
+	})
+	if err == nil && found == nil {
+		err = &activitypub.NotFoundError{What: "filter " + id.String()}
+	}
+	return found, index, err
+}
+
+func filterV1(f *storage.Filter, k storage.FilterKeyword) map[string]any {
+	return map[string]any{"id": k.ID.String(), "phrase": k.Keyword, "context": f.Context, "whole_word": k.WholeWord,
+		"expires_at": optionalTime(f.ExpiresAt), "irreversible": f.Action == "hide"}
+}
+
+// getFilterV1 serves GET /api/v1/filters/:id.
+func (h *handler) getFilterV1(w http.ResponseWriter, r *http.Request) {
+	f, i, err := h.filterOfKeyword(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, filterV1(f, f.Keywords[i]))
+}
+
+// updateFilterV1 serves PUT /api/v1/filters/:id: phrase, context,
+// whole_word, irreversible, expires_in.
+func (h *handler) updateFilterV1(w http.ResponseWriter, r *http.Request) {
+	f, i, err := h.filterOfKeyword(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	p, err := params(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	if phrase := strings.TrimSpace(p.Get("phrase")); phrase != "" {
+		f.Keywords[i].Keyword = phrase
+	}
+	if whole, ok := boolParam(p, "whole_word"); ok {
+		f.Keywords[i].WholeWord = whole
+	}
+	v2 := map[string][]string{}
+	if ctx := list(p, "context"); len(ctx) > 0 {
+		v2["context[]"] = ctx
+	}
+	if irreversible, ok := boolParam(p, "irreversible"); ok {
+		v2["filter_action"] = []string{map[bool]string{true: "hide", false: "warn"}[irreversible]}
+	}
+	if v, ok := p["expires_in"]; ok {
+		v2["expires_in"] = v
+	}
+	if err := filterFromParams(v2, f, nil, false); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error { return tx.PutFilter(f) }); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, filterV1(f, f.Keywords[i]))
+}
+
+// deleteFilterV1 serves DELETE /api/v1/filters/:id: the keyword goes, and
+// the filter with it when it was the last.
+func (h *handler) deleteFilterV1(w http.ResponseWriter, r *http.Request) {
+	f, i, err := h.filterOfKeyword(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	f.Keywords = append(f.Keywords[:i], f.Keywords[i+1:]...)
+	if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error {
+		if len(f.Keywords) == 0 && len(f.Statuses) == 0 {
+			return tx.DeleteFilter(f.OwnerID, f.ID)
+		}
+		return tx.PutFilter(f)
+	}); err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{})
+}

@@ -139,6 +139,9 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"DELETE", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.deleteFilterV2},
 		{"GET", "/v1/filters", userOnly, "read:filters", h.filtersV1},
 		{"POST", "/v1/filters", userOnly, "write:filters", h.createFilterV1},
+		{"GET", "/v1/filters/{id:[0-9]+}", userOnly, "read:filters", h.getFilterV1},
+		{"PUT", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.updateFilterV1},
+		{"DELETE", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.deleteFilterV1},
 
 		{"GET", "/v1/lists", userOnly, "read:lists", h.lists},
 		{"POST", "/v1/lists", userOnly, "write:lists", h.saveList},

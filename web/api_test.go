@@ -840,3 +840,102 @@ func TestAPI_notificationAndInstanceFields(t *testing.T) {
 	requireFields(t, "Instance v2", v2, []string{"domain", "title", "version", "source_url", "description", "usage", "thumbnail",
 		"languages", "configuration", "registrations", "contact", "rules"})
 }
+
+func TestAPI_followRequestsListsAndIdempotency(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	carol := ts.createAccount(t, "carol").Account
+	at := apiToken(t, ts.Server, alice, "read", "write", "follow")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	ct := apiToken(t, ts.Server, carol, "read", "write", "follow")
+	api := ts.URL + "/api/v1"
+	call(t, "PATCH", api+"/accounts/update_credentials", at, map[string]any{"locked": true}, nil)
+	var rel map[string]any
+	call(t, "POST", api+"/accounts/"+alice.ID.String()+"/follow", bt, nil, &rel)
+	if rel["requested"] != true || rel["following"] != false {
+		t.Fatalf("follow of a locked account: %v", rel)
+	}
+	call(t, "POST", api+"/accounts/"+alice.ID.String()+"/follow", ct, nil, nil)
+	var reqs []map[string]any
+	call(t, "GET", api+"/follow_requests", at, nil, &reqs)
+	if len(reqs) != 2 {
+		t.Fatalf("follow requests %v", reqs)
+	}
+	call(t, "POST", api+"/follow_requests/"+bob.ID.String()+"/authorize", at, nil, &rel)
+	if rel["followed_by"] != true {
+		t.Fatalf("authorize: %v", rel)
+	}
+	call(t, "POST", api+"/follow_requests/"+carol.ID.String()+"/reject", at, nil, &rel)
+	if rel["followed_by"] != false || rel["requested_by"] != false {
+		t.Fatalf("reject: %v", rel)
+	}
+	var followers, following []map[string]any
+	resp := call(t, "GET", api+"/accounts/"+alice.ID.String()+"/followers", at, nil, &followers)
+	if len(followers) != 1 || followers[0]["id"] != bob.ID.String() || !strings.Contains(resp.Header.Get("Link"), "max_id=") {
+		t.Fatalf("followers %v, Link %q", followers, resp.Header.Get("Link"))
+	}
+	call(t, "GET", api+"/accounts/"+bob.ID.String()+"/following", at, nil, &following)
+	if len(following) != 1 || following[0]["id"] != alice.ID.String() {
+		t.Fatalf("following %v", following)
+	}
+	var found map[string]any
+	call(t, "GET", api+"/accounts/lookup?acct=bob", "", nil, &found)
+	if found["id"] != bob.ID.String() {
+		t.Fatalf("lookup %v", found)
+	}
+	if resp := call(t, "GET", api+"/accounts/lookup?acct=nobody", "", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("lookup of nobody: %d", resp.StatusCode)
+	}
+	var rels []map[string]any
+	call(t, "GET", api+"/accounts/relationships?id[]="+alice.ID.String()+"&id[]="+carol.ID.String()+"&id[]=nonsense", bt, nil, &rels)
+	if len(rels) != 2 || rels[0]["following"] != true || rels[1]["following"] != false {
+		t.Fatalf("relationships %v", rels)
+	}
+	// Idempotency-Key: the same key posts once.
+	post := func() string {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", api+"/statuses", strings.NewReader(`{"status":"once #only"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+bt)
+		req.Header.Set("Idempotency-Key", "abc-123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s map[string]any
+		json.NewDecoder(resp.Body).Decode(&s)
+		return s["id"].(string)
+	}
+	if first, second := post(), post(); first != second {
+		t.Fatalf("same Idempotency-Key posted twice: %s, %s", first, second)
+	}
+	var tagged []map[string]any
+	call(t, "GET", api+"/timelines/tag/only", "", nil, &tagged)
+	if len(tagged) != 1 {
+		t.Fatalf("tag timeline %v", tagged)
+	}
+	call(t, "GET", api+"/timelines/public?local=true", "", nil, &tagged)
+	if len(tagged) != 1 {
+		t.Fatalf("local public timeline %v", tagged)
+	}
+	call(t, "GET", api+"/timelines/public?remote=true", "", nil, &tagged)
+	if len(tagged) != 0 {
+		t.Fatalf("remote public timeline %v", tagged)
+	}
+	// Notifications can be dismissed one by one.
+	var notes []map[string]any
+	call(t, "GET", api+"/notifications", at, nil, &notes)
+	if len(notes) == 0 {
+		t.Fatal("no notifications for alice")
+	}
+	call(t, "POST", api+"/notifications/"+notes[0]["id"].(string)+"/dismiss", at, nil, nil)
+	if resp := call(t, "GET", api+"/notifications/"+notes[0]["id"].(string), at, nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("dismissed notification: %d", resp.StatusCode)
+	}
+	call(t, "POST", api+"/notifications/clear", at, nil, nil)
+	call(t, "GET", api+"/notifications", at, nil, &notes)
+	if len(notes) != 0 {
+		t.Fatalf("after clear: %v", notes)
+	}
+}

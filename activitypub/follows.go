@@ -35,6 +35,14 @@ func (in *Instance) Follow(ctx context.Context, follower *storage.Account, targe
 	var result *storage.Follow
 	nt := in.newNotifier(1)
 	err := in.store.Batch(ctx, func(tx *storage.Tx) error {
+		for _, pair := range [][2]storage.ID{{follower.ID, target.ID}, {target.ID, follower.ID}} {
+			if blocked, err := tx.Blocks(pair[0], pair[1]); err != nil || blocked {
+				if err == nil {
+					err = fmt.Errorf("%w: a block stands between %s and %s", ErrForbidden, follower.URI, target.URI)
+				}
+				return err
+			}
+		}
 		if existing, err := tx.Follow(follower.ID, target.ID); err == nil {
 			result = existing
 			if !existing.Pending || target.Local() {

@@ -28,13 +28,29 @@ func (in *Instance) statusAndAuthor(id storage.ID) (*storage.Status, *storage.Ac
 
 // VisibleTo reports whether viewer (nil: anonymous) may see st: public
 // and unlisted statuses, a followers-only one of an account it follows,
-// one that mentions it, or its own; never one whose author blocks it.
+// one that mentions it, or its own; never one of a suspended account, or
+// when a block stands between the two; a boost only when its original is
+// visible too.
 func VisibleTo(tx *storage.Tx, st *storage.Status, viewer *storage.Account) bool {
+	if st.ReblogOfID != 0 {
+		// A boost shows its original: both must be visible.
+		original, err := tx.Status(st.ReblogOfID)
+		if err != nil || !VisibleTo(tx, original, viewer) {
+			return false
+		}
+	}
 	if viewer != nil && st.AccountID == viewer.ID {
 		return true
 	}
+	if author, err := tx.Account(st.AccountID); err != nil || author.Suspended {
+		return false
+	}
 	if viewer != nil {
+		// Blocks hide both ways.
 		if blocked, err := tx.Blocks(st.AccountID, viewer.ID); err != nil || blocked {
+			return false
+		}
+		if blocked, err := tx.Blocks(viewer.ID, st.AccountID); err != nil || blocked {
 			return false
 		}
 	}
@@ -186,6 +202,9 @@ func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusI
 		if existing, err := in.findBoost(tx, account.ID, st.ID); err == nil {
 			result = existing
 			return nil
+		}
+		if !VisibleTo(tx, st, account) {
+			return &NotFoundError{"status " + st.ID.String()}
 		}
 		rec := *boost
 		if err := tx.CreateStatus(&rec); err != nil {
@@ -602,8 +621,8 @@ func (in *Instance) changePin(ctx context.Context, account *storage.Account, sta
 	if st.AccountID != account.ID || st.ReblogOfID != 0 {
 		return &InvalidError{"status", "can only be one of your own posts"}
 	}
-	if st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted {
-		return &InvalidError{"status", "must be public or unlisted to be pinned"}
+	if st.Visibility == storage.VisibilityDirect {
+		return &InvalidError{"status", "cannot be pinned: it is a direct message"}
 	}
 	typ := "Remove"
 	if pin {

@@ -264,7 +264,9 @@ func (in *Instance) pinnedNotes(a *storage.Account) ([]any, error) {
 			return err
 		}
 		for _, id := range ids {
-			if s, err := tx.Status(id); err == nil {
+			// Peers see only what is public; followers-only pins stay in
+			// the API for those who may see them.
+			if s, err := tx.Status(id); err == nil && (s.Visibility == storage.VisibilityPublic || s.Visibility == storage.VisibilityUnlisted) {
 				pinned = append(pinned, s)
 			}
 		}

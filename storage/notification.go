@@ -94,6 +94,27 @@ func (tx *Tx) Notifications(recipient ID, p Page, keep func(*Notification) bool,
 	}
 	prefix := recipient.Key()
 	c := b.Cursor()
+	if p.Ascending {
+		var out []*Notification
+		n := 0
+		for k, v := c.Seek(pairKey(recipient, p.MinID+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit && n < scan; k, v = c.Next() {
+			n++
+			if idFromKey(k[8:]) >= upper {
+				break
+			}
+			var note Notification
+			if err := decodeJSON(v, &note); err != nil {
+				return nil, err
+			}
+			if keep == nil || keep(&note) {
+				out = append(out, &note)
+			}
+		}
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, nil
+	}
 	k, v := c.Seek(pairKey(recipient, upper))
 	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[8:]) >= upper {
 		k, v = c.Prev()

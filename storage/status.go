@@ -310,9 +310,19 @@ func (tx *Tx) Deleted(uri string) (bool, error) {
 
 // Page selects part of a time-ordered list: entries with IDs below MaxID
 // (0: no bound) and above MinID, at most Limit of them, newest first.
+// With Ascending the Limit entries taken are those just above MinID
+// rather than the newest; they are still returned newest first.
 type Page struct {
 	MaxID, MinID ID
 	Limit        int
+	Ascending    bool
+}
+
+// reverseStatuses turns an oldest-first walk into newest first.
+func reverseStatuses(s []*Status) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
 }
 
 // HomeTimeline returns a page of an account's home timeline.
@@ -345,6 +355,22 @@ func (tx *Tx) pairPage(bucket []byte, owner ID, p Page) ([]*Status, error) {
 		upper = ID(^uint64(0))
 	}
 	c := b.Cursor()
+	if p.Ascending {
+		var out []*Status
+		for k, _ := c.Seek(pairKey(owner, p.MinID+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Next() {
+			id := idFromKey(k[8:])
+			if id >= upper {
+				break
+			}
+			s, err := tx.Status(id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		reverseStatuses(out)
+		return out, nil
+	}
 	k, _ := c.Seek(pairKey(owner, upper))
 	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[8:]) >= upper {
 		k, _ = c.Prev()
@@ -467,6 +493,22 @@ func (tx *Tx) TagTimeline(tag string, p Page) ([]*Status, error) {
 		upper = ID(^uint64(0))
 	}
 	c := b.Cursor()
+	if p.Ascending {
+		var out []*Status
+		for k, _ := c.Seek(tagKey(tag, p.MinID+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Next() {
+			id := idFromKey(k[len(prefix):])
+			if id >= upper {
+				break
+			}
+			s, err := tx.Status(id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		reverseStatuses(out)
+		return out, nil
+	}
 	k, _ := c.Seek(tagKey(tag, upper))
 	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[len(prefix):]) >= upper {
 		k, _ = c.Prev()
@@ -522,6 +564,26 @@ func (tx *Tx) PublicTimeline(p Page, localOnly, remoteOnly bool) ([]*Status, err
 		p.Limit = 20
 	}
 	c := statuses.Cursor()
+	if p.Ascending {
+		var out []*Status
+		scanned := 0
+		for k, v := c.Seek((p.MinID + 1).Key()); k != nil && len(out) < p.Limit && scanned < maxPublicScan; k, v = c.Next() {
+			scanned++
+			if p.MaxID != 0 && idFromKey(k) >= p.MaxID {
+				break
+			}
+			var s Status
+			if err := decodeJSON(v, &s); err != nil {
+				return nil, err
+			}
+			if s.Visibility != VisibilityPublic || s.ReblogOfID != 0 || (localOnly && !s.Local) || (remoteOnly && s.Local) {
+				continue
+			}
+			out = append(out, &s)
+		}
+		reverseStatuses(out)
+		return out, nil
+	}
 	var k, v []byte
 	if p.MaxID != 0 {
 		k, v = c.Seek(p.MaxID.Key())

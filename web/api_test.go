@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -190,8 +191,8 @@ func TestAPI_entitiesScopesAndVisibility(t *testing.T) {
 	if deleted["text"] != "@alice hi" {
 		t.Errorf("delete: text %v", deleted["text"])
 	}
-	if resp := call(t, "DELETE", api+"/statuses/"+id, bobRW, nil, nil); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("deleting someone else's status: %d, want 403", resp.StatusCode)
+	if resp := call(t, "DELETE", api+"/statuses/"+id, bobRW, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("deleting someone else's status: %d, want 404 (Mastodon: not owned by you)", resp.StatusCode)
 	}
 	// Validation: 422 with an error message.
 	var bad map[string]any
@@ -938,4 +939,45 @@ func TestAPI_followRequestsListsAndIdempotency(t *testing.T) {
 	if len(notes) != 0 {
 		t.Fatalf("after clear: %v", notes)
 	}
+}
+
+// TestAPI_minIDPaging: min_id gives the page just above it (newest first),
+// however many newer entries exist, on timelines and notifications.
+func TestAPI_minIDPaging(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	bob := ts.createAccount(t, "bob").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	bt := apiToken(t, ts.Server, bob, "read", "write", "follow")
+	var ids []string
+	for i := range 30 {
+		var s map[string]any
+		call(t, "POST", ts.URL+"/api/v1/statuses", at, map[string]any{"status": fmt.Sprintf("post %d", i)}, &s)
+		ids = append(ids, s["id"].(string))
+		call(t, "POST", ts.URL+"/api/v1/statuses/"+s["id"].(string)+"/favourite", bt, nil, nil)
+	}
+	var pg []map[string]any
+	call(t, "GET", ts.URL+"/api/v1/timelines/home?limit=3&min_id="+ids[4], at, nil, &pg)
+	if len(pg) != 3 || pg[0]["id"] != ids[7] || pg[2]["id"] != ids[5] {
+		t.Fatalf("home min_id page: %v", idsOf(pg))
+	}
+	call(t, "GET", ts.URL+"/api/v1/timelines/home?limit=2&min_id=0", at, nil, &pg)
+	if len(pg) != 2 || pg[1]["id"] != ids[0] {
+		t.Fatalf("min_id=0: %v", idsOf(pg))
+	}
+	var notes []map[string]any
+	call(t, "GET", ts.URL+"/api/v1/notifications?limit=40", at, nil, &notes)
+	oldest := notes[len(notes)-1]["id"].(string)
+	call(t, "GET", ts.URL+"/api/v1/notifications?limit=2&min_id="+oldest, at, nil, &notes)
+	if len(notes) != 2 || notes[1]["status"].(map[string]any)["id"] != ids[1] {
+		t.Fatalf("notifications min_id page: %v", notes)
+	}
+}
+
+func idsOf(list []map[string]any) []any {
+	var out []any
+	for _, m := range list {
+		out = append(out, m["id"])
+	}
+	return out
 }

@@ -107,19 +107,20 @@ func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
 		profile.Fields = &fields
 	}
 	me := viewer(r)
+	// Posting defaults are the user's own preferences; checked before
+	// anything changes, so a bad one changes nothing.
+	privacy, hasPrivacy := p["source[privacy]"]
+	sensitive, hasSensitive := boolParam(p, "source[sensitive]")
+	language, hasLanguage := p["source[language]"]
+	if hasPrivacy && (len(privacy) == 0 || !containsString([]string{"public", "unlisted", "private", "direct"}, privacy[0])) {
+		respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "source[privacy]", Reason: "must be public, unlisted, private or direct"})
+		return
+	}
 	if _, err := h.in.UpdateProfile(r.Context(), me, profile); err != nil {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	// Posting defaults are the user's own preferences.
-	privacy, hasPrivacy := p["source[privacy]"]
-	sensitive, hasSensitive := boolParam(p, "source[sensitive]")
-	language, hasLanguage := p["source[language]"]
 	if hasPrivacy || hasSensitive || hasLanguage {
-		if hasPrivacy && !containsString([]string{"public", "unlisted", "private", "direct"}, privacy[0]) {
-			respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "source[privacy]", Reason: "must be public, unlisted, private or direct"})
-			return
-		}
 		if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error {
 			u, err := tx.User(me.ID)
 			if err != nil {
@@ -131,7 +132,7 @@ func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
 			if hasSensitive {
 				u.DefaultSensitive = sensitive
 			}
-			if hasLanguage {
+			if hasLanguage && len(language) > 0 {
 				u.DefaultLanguage = language[0]
 			}
 			return tx.PutUser(u)

@@ -55,7 +55,10 @@ func (h *handler) guard(level access, scope string, next http.HandlerFunc) http.
 			respond.Error(w, r, h.log, err)
 			return
 		}
-		if a != nil && level != public && !coversAny(a.token.Scopes, scope) {
+		// A token, even on a public route, must carry the route's scope:
+		// it decides what its user may see (Mastodon's
+		// authorize_if_got_token!).
+		if a != nil && scope != "" && !coversAny(a.token.Scopes, scope) {
 			respond.ErrorMessage(w, http.StatusForbidden, "This action is outside the authorized scopes")
 			return
 		}

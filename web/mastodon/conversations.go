@@ -110,7 +110,7 @@ func (h *handler) changeConversation(hide bool) http.HandlerFunc {
 		var latest *storage.Status
 		if err := h.store.View(func(tx *storage.Tx) error {
 			s, err := tx.Status(root)
-			if err != nil || !activitypub.VisibleTo(tx, s, me) || s.Visibility != storage.VisibilityDirect {
+			if err != nil || !activitypub.VisibleTo(tx, s, me) {
 				return &activitypub.NotFoundError{What: "conversation " + root.String()}
 			}
 			latest = s

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/oauth"
 	"github.com/rhizome-fed/rhizome/web/respond"
 )
 
@@ -57,8 +57,18 @@ func (l *limiter) allow(key string) (bool, int, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if l.windows == nil || len(l.windows) > maxBuckets {
-		l.windows = map[string]*rateCount{} // bounded: start afresh
+	if l.windows == nil {
+		l.windows = map[string]*rateCount{}
+	}
+	if len(l.windows) > maxBuckets {
+		for k, c := range l.windows { // bounded: drop finished windows first
+			if now.Sub(c.start) >= rateWindow {
+				delete(l.windows, k)
+			}
+		}
+		if len(l.windows) > maxBuckets {
+			l.windows = map[string]*rateCount{}
+		}
 	}
 	c := l.windows[key]
 	if c == nil || now.Sub(c.start) >= rateWindow {
@@ -76,11 +86,14 @@ func (l *limiter) allow(key string) (bool, int, time.Time) {
 // sets the X-RateLimit headers.
 func (h *handler) rateLimited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := "ip:" + clientAddr(r)
-		if tok := bearer(r); tok != "" {
-			key = "token:" + string(storage.SecretHash(tok))
+		// Every request counts for its address; a valid token also has
+		// its own budget. Junk tokens cannot buy fresh ones.
+		ok, remaining, reset := h.limits.allow("ip:" + clientAddr(r))
+		if tok := bearer(r); ok && tok != "" {
+			if t, err := oauth.BearerToken(h.store, r); err == nil {
+				ok, remaining, reset = h.limits.allow("token:" + string(t.Hash))
+			}
 		}
-		ok, remaining, reset := h.limits.allow(key)
 		hd := w.Header()
 		hd.Set("X-RateLimit-Limit", strconv.Itoa(h.limits.max))
 		hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))

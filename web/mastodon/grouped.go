@@ -41,7 +41,8 @@ func groupKey(n *storage.Notification) string {
 // refer to listed once.
 func (h *handler) groupedNotifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p, _, err := page(q, 40, 80)
+	p, ascending, err := page(q, 40, 80)
+	p.Ascending = ascending
 	if err != nil {
 		respond.Error(w, r, h.log, err)
 		return

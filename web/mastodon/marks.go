@@ -3,6 +3,7 @@ package mastodon
 import (
 	"net/http"
 
+	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/respond"
 )
@@ -58,6 +59,9 @@ func (h *handler) unpin(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) mute(w http.ResponseWriter, r *http.Request) {
 	h.accountAction(func(r *http.Request, me, target *storage.Account) error {
+		if me.ID == target.ID {
+			return &activitypub.InvalidError{Field: "account", Reason: "cannot be yourself"}
+		}
 		return h.store.Batch(r.Context(), func(tx *storage.Tx) error { return tx.PutMute(me.ID, target.ID) })
 	})(w, r)
 }

@@ -50,7 +50,7 @@ func (rd *renderer) notification(tx *storage.Tx, n *storage.Notification) (Notif
 // exclude_types[], account_id, paging).
 func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p, _, err := page(q, 40, 80)
+	p, ascending, err := page(q, 40, 80)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
 		return
@@ -73,6 +73,7 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
+	p.Ascending = ascending
 	keep := func(n *storage.Notification) bool {
 		return (len(types) == 0 || slices.Contains(types, n.Type)) && !slices.Contains(exclude, n.Type) &&
 			(fromID == 0 || n.FromID == fromID) && !muted[n.FromID]
@@ -145,7 +146,12 @@ func (h *handler) dismissNotification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := viewer(r)
-	if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error { return tx.DismissNotification(me.ID, id) }); err != nil {
+	if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error {
+		if _, err := tx.Notification(me.ID, id); err != nil {
+			return err
+		}
+		return tx.DismissNotification(me.ID, id)
+	}); err != nil {
 		respond.Error(w, r, h.log, err)
 		return
 	}

@@ -116,7 +116,7 @@ func pathID(s string) (storage.ID, error) {
 func page(p url.Values, def, maxLimit int) (pg storage.Page, ascending bool, err error) {
 	pg = storage.Page{Limit: def}
 	for key, dst := range map[string]*storage.ID{"max_id": &pg.MaxID, "since_id": &pg.MinID} {
-		if v := p.Get(key); v != "" {
+		if v := p.Get(key); v != "" && v != "0" {
 			id, err := storage.ParseID(v)
 			if err != nil {
 				return pg, false, &respond.BadRequest{Reason: key + " is not an id"}
@@ -124,7 +124,9 @@ func page(p url.Values, def, maxLimit int) (pg storage.Page, ascending bool, err
 			*dst = id
 		}
 	}
-	if v := p.Get("min_id"); v != "" {
+	if v := p.Get("min_id"); v == "0" {
+		ascending = true // from the very beginning
+	} else if v != "" {
 		id, err := storage.ParseID(v)
 		if err != nil {
 			return pg, false, &respond.BadRequest{Reason: "min_id is not an id"}

@@ -50,6 +50,9 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		opts.Version = "dev"
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
+	// Preflights for every API path, answered by cors before the API
+	// subrouter sees them (so unknown paths keep their 404).
+	r.PathPrefix("/api/").Methods(http.MethodOptions).Handler(cors(http.NotFoundHandler()))
 	h.limits.now = time.Now
 	h.limits.max = opts.RateLimit
 	if h.limits.max == 0 {
@@ -170,8 +173,6 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	for _, rt := range routes {
 		api.HandleFunc(rt.path, h.guard(rt.level, rt.scope, rt.fn)).Methods(rt.method)
 	}
-	// Preflights for every API path (the cors middleware answers them).
-	api.PathPrefix("/").Methods(http.MethodOptions).HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	r.HandleFunc(pathDefaultAvatar, serveStatic("static/avatar.png")).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(pathDefaultHeader, serveStatic("static/header.png")).Methods(http.MethodGet, http.MethodHead)
 }

@@ -169,9 +169,19 @@ func (h *handler) getStatus(w http.ResponseWriter, r *http.Request) {
 	h.writeStatus(w, r, s, false)
 }
 
+// ownStatus loads the status in the path if the viewer wrote it; anyone
+// else's is not found, as Mastodon answers.
+func (h *handler) ownStatus(r *http.Request) (*storage.Status, error) {
+	s, err := h.statusByPath(r)
+	if err == nil && (viewer(r) == nil || s.AccountID != viewer(r).ID) {
+		err = &activitypub.NotFoundError{What: "status " + s.ID.String()}
+	}
+	return s, err
+}
+
 // editStatus serves PUT /api/v1/statuses/:id.
 func (h *handler) editStatus(w http.ResponseWriter, r *http.Request) {
-	s, err := h.statusByPath(r)
+	s, err := h.ownStatus(r)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
 		return
@@ -195,7 +205,7 @@ func (h *handler) editStatus(w http.ResponseWriter, r *http.Request) {
 // deleteStatus serves DELETE /api/v1/statuses/:id: it answers with the
 // deleted status and its source text, for "delete and redraft".
 func (h *handler) deleteStatus(w http.ResponseWriter, r *http.Request) {
-	s, err := h.statusByPath(r)
+	s, err := h.ownStatus(r)
 	if err != nil {
 		respond.Error(w, r, h.log, err)
 		return

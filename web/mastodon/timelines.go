@@ -18,8 +18,6 @@ const (
 	// maxRounds bounds how many storage pages one API page may read when
 	// filters skip statuses.
 	maxRounds = 10
-	// maxAscending bounds the statuses read to answer a min_id page.
-	maxAscending = 400
 )
 
 // fetchFunc reads one page of a timeline from storage.
@@ -51,19 +49,27 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, context strin
 			return !hide
 		}
 		if ascending {
-			// The page just above min_id: read newest first down to it,
-			// keep the oldest ones.
-			all, err := fetch(tx, storage.Page{MinID: p.MinID, MaxID: p.MaxID, Limit: maxAscending})
-			if err != nil {
-				return err
-			}
-			for _, s := range all {
-				if accept(s) {
-					picked = append(picked, s)
+			// The page just above min_id: walk upward from it, then show
+			// newest first.
+			cursor := storage.Page{MinID: p.MinID, MaxID: p.MaxID, Limit: p.Limit, Ascending: true}
+			var upward []*storage.Status
+			for round := 0; round < maxRounds && len(upward) < p.Limit; round++ {
+				batch, err := fetch(tx, cursor) // newest first, just above cursor.MinID
+				if err != nil {
+					return err
 				}
+				for i := len(batch) - 1; i >= 0 && len(upward) < p.Limit; i-- {
+					if accept(batch[i]) {
+						upward = append(upward, batch[i])
+					}
+				}
+				if len(batch) < cursor.Limit {
+					break
+				}
+				cursor.MinID = batch[0].ID
 			}
-			if len(picked) > p.Limit {
-				picked = picked[len(picked)-p.Limit:]
+			for i := len(upward) - 1; i >= 0; i-- {
+				picked = append(picked, upward[i])
 			}
 		} else {
 			cursor := p

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -980,4 +981,64 @@ func idsOf(list []map[string]any) []any {
 		out = append(out, m["id"])
 	}
 	return out
+}
+
+func TestAPI_reviewRegressions(t *testing.T) {
+	ts := newTestServer(t)
+	alice := ts.createAccount(t, "alice").Account
+	at := apiToken(t, ts.Server, alice, "read", "write")
+	// Unknown API paths are 404, not 405; preflights still work.
+	if resp := call(t, "GET", ts.URL+"/api/v1/push/subscription", at, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("unknown API path: %d, want 404", resp.StatusCode)
+	}
+	// Concurrent posts with one Idempotency-Key make one status.
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", ts.URL+"/api/v1/statuses", strings.NewReader(`{"status":"only once"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+at)
+			req.Header.Set("Idempotency-Key", "same")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var s map[string]any
+			json.NewDecoder(resp.Body).Decode(&s)
+			ids[i], _ = s["id"].(string)
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id == "" || id != ids[0] {
+			t.Fatalf("concurrent idempotent posts made different statuses: %v", ids)
+		}
+	}
+	// Filter keywords change and go by id.
+	var f map[string]any
+	call(t, "POST", ts.URL+"/api/v2/filters", at, map[string]any{"title": "pets", "context": []string{"home"},
+		"keywords_attributes": []map[string]any{{"keyword": "cat"}, {"keyword": "dog"}}}, &f)
+	kws, _ := f["keywords"].([]any)
+	if len(kws) != 2 {
+		t.Fatalf("keywords %v", f["keywords"])
+	}
+	cat := kws[0].(map[string]any)["id"].(string)
+	dog := kws[1].(map[string]any)["id"].(string)
+	call(t, "PUT", ts.URL+"/api/v2/filters/"+f["id"].(string), at, map[string]any{
+		"keywords_attributes": []map[string]any{{"id": cat, "keyword": "kitten"}, {"id": dog, "_destroy": true}}}, &f)
+	kws, _ = f["keywords"].([]any)
+	if len(kws) != 1 || kws[0].(map[string]any)["keyword"] != "kitten" {
+		t.Fatalf("keywords after edit %v", f["keywords"])
+	}
+	// Instance v1 names a contact account.
+	var v1 map[string]any
+	call(t, "GET", ts.URL+"/api/v1/instance", "", nil, &v1)
+	if c, _ := v1["contact_account"].(map[string]any); c["header"] == nil {
+		t.Fatalf("contact_account %v", v1["contact_account"])
+	}
 }

@@ -71,10 +71,17 @@ func plainText(s *storage.Status) string {
 }
 
 // matchFilters returns the filters of the renderer's context that match
-// s, and whether one of them hides it.
-func (rd *renderer) matchFilters(s *storage.Status) ([]FilterResult, bool) {
+// s (for a boost, what it boosts), and whether one of them hides it.
+func (rd *renderer) matchFilters(tx *storage.Tx, s *storage.Status) ([]FilterResult, bool) {
 	if len(rd.filters) == 0 || rd.context == "" {
 		return nil, false
+	}
+	if s.ReblogOfID != 0 {
+		original, err := tx.Status(s.ReblogOfID)
+		if err != nil {
+			return nil, false
+		}
+		s = original
 	}
 	var results []FilterResult
 	hide := false
@@ -164,17 +171,91 @@ func filterFromParams(p map[string][]string, f *storage.Filter, newID func() sto
 			f.ExpiresAt = time.Now().Add(time.Duration(secs) * time.Second).UTC()
 		}
 	}
-	// keywords_attributes[][keyword], [][whole_word], [][id], [][_destroy]
-	kws := p["keywords_attributes[][keyword]"]
-	whole := p["keywords_attributes[][whole_word]"]
-	for i, kw := range kws {
-		if strings.TrimSpace(kw) == "" {
+	// keywords_attributes: each entry adds a keyword, or with an id
+	// changes (or with _destroy removes) one.
+	for _, attrs := range indexedAttributes(p, "keywords_attributes") {
+		truthy := func(k string) bool { v := strings.ToLower(attrs[k]); return v == "true" || v == "1" }
+		if id := attrs["id"]; id != "" {
+			i := slices.IndexFunc(f.Keywords, func(k storage.FilterKeyword) bool { return k.ID.String() == id })
+			if i < 0 {
+				return &activitypub.InvalidError{Field: "keywords_attributes", Reason: "names a keyword this filter does not have"}
+			}
+			switch {
+			case truthy("_destroy"):
+				f.Keywords = slices.Delete(f.Keywords, i, i+1)
+			default:
+				if kw := strings.TrimSpace(attrs["keyword"]); kw != "" {
+					f.Keywords[i].Keyword = kw
+				}
+				if _, ok := attrs["whole_word"]; ok {
+					f.Keywords[i].WholeWord = truthy("whole_word")
+				}
+			}
 			continue
 		}
-		w := i < len(whole) && (whole[i] == "true" || whole[i] == "1")
-		f.Keywords = append(f.Keywords, storage.FilterKeyword{ID: newID(), Keyword: kw, WholeWord: w})
+		if kw := strings.TrimSpace(attrs["keyword"]); kw != "" && newID != nil {
+			f.Keywords = append(f.Keywords, storage.FilterKeyword{ID: newID(), Keyword: kw, WholeWord: truthy("whole_word")})
+		}
 	}
 	return nil
+}
+
+// indexedAttributes reads Rails-style nested attributes: prefix[0][name]
+// and prefix[][name] (by position) in forms, or arrays and objects of
+// objects in JSON (which params flattens into those keys). Entries come in
+// index order.
+func indexedAttributes(p map[string][]string, prefix string) []map[string]string {
+	byIndex := map[string]map[string]string{}
+	var indexes []string
+	positional := map[string][]string{}
+	for key, values := range p {
+		rest, ok := strings.CutPrefix(key, prefix+"[")
+		if !ok {
+			continue
+		}
+		index, field, ok := strings.Cut(rest, "][")
+		if !ok {
+			continue
+		}
+		field = strings.TrimSuffix(field, "]")
+		if index == "" {
+			positional[field] = values
+			continue
+		}
+		if byIndex[index] == nil {
+			byIndex[index] = map[string]string{}
+			indexes = append(indexes, index)
+		}
+		if len(values) > 0 {
+			byIndex[index][field] = values[0]
+		}
+	}
+	slices.SortFunc(indexes, func(a, b string) int {
+		na, ea := strconv.Atoi(a)
+		nb, eb := strconv.Atoi(b)
+		if ea == nil && eb == nil {
+			return na - nb
+		}
+		return strings.Compare(a, b)
+	})
+	var out []map[string]string
+	for _, i := range indexes {
+		out = append(out, byIndex[i])
+	}
+	n := 0
+	for _, values := range positional {
+		n = max(n, len(values))
+	}
+	for i := range n {
+		entry := map[string]string{}
+		for field, values := range positional {
+			if i < len(values) {
+				entry[field] = values[i]
+			}
+		}
+		out = append(out, entry)
+	}
+	return out
 }
 
 func (h *handler) loadFilter(r *http.Request) (*storage.Filter, error) {
@@ -244,7 +325,7 @@ func (h *handler) saveFilterV2(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ids := []storage.ID{}
-	for range len(p["keywords_attributes[][keyword]"]) {
+	for range indexedAttributes(p, "keywords_attributes") {
 		ids = append(ids, h.store.NewID())
 	}
 	next := func() storage.ID { id := ids[0]; ids = ids[1:]; return id }

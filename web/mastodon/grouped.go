@@ -55,6 +55,9 @@ func (h *handler) groupedNotifications(w http.ResponseWriter, r *http.Request) {
 	statuses := []Status{}
 	var newest, oldest storage.ID
 	err = h.store.View(func(tx *storage.Tx) error {
+		if err := rd.inContext(tx, "notifications"); err != nil {
+			return err
+		}
 		ns, err := tx.Notifications(me.ID, p, func(n *storage.Notification) bool {
 			muted, _ := tx.Mutes(me.ID, n.FromID)
 			return (len(types) == 0 || slices.Contains(types, n.Type)) && !slices.Contains(exclude, n.Type) && !muted
@@ -77,6 +80,9 @@ func (h *handler) groupedNotifications(w http.ResponseWriter, r *http.Request) {
 			if n.StatusID != 0 {
 				s, err := tx.Status(n.StatusID)
 				if err != nil || !activitypub.VisibleTo(tx, s, me) {
+					continue
+				}
+				if _, hide := rd.matchFilters(tx, s); hide {
 					continue
 				}
 				status = s

@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/rhizome-fed/rhizome/storage"
@@ -55,7 +56,7 @@ func (h *handler) instanceV1(w http.ResponseWriter, r *http.Request) {
 			"accounts": map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
 			"statuses": statusesConfig(), "media_attachments": mediaConfig(), "polls": pollsConfig(),
 		},
-		"contact_account": nil, "rules": []any{},
+		"contact_account": h.contactAccount(), "rules": []any{},
 	})
 }
 
@@ -84,7 +85,7 @@ func (h *handler) instanceV2(w http.ResponseWriter, r *http.Request) {
 		},
 		"registrations": map[string]any{"enabled": false, "approval_required": false, "message": nil, "url": nil},
 		"api_versions":  map[string]any{"mastodon": 2},
-		"contact":       map[string]any{"email": "", "account": nil},
+		"contact":       map[string]any{"email": "", "account": h.contactAccount()},
 		"rules":         []any{},
 	})
 }
@@ -105,3 +106,33 @@ func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, domains)
 }
+
+// contactAccount is the first administrator (or, without one, the first
+// account) as an Account entity, which some apps read from the instance;
+// nil on an instance with no accounts.
+func (h *handler) contactAccount() any {
+	var first, admin *storage.Account
+	_ = h.store.View(func(tx *storage.Tx) error {
+		return tx.ForEachUser(func(a *storage.Account, u *storage.User) error {
+			if first == nil {
+				first = a
+			}
+			if u.Admin {
+				admin = a
+				return errStop
+			}
+			return nil
+		})
+	})
+	contact := admin
+	if contact == nil {
+		contact = first
+	}
+	if contact == nil {
+		return nil
+	}
+	return h.renderer(nil).account(contact)
+}
+
+// errStop ends a ForEach walk early.
+var errStop = errors.New("stop")

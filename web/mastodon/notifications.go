@@ -37,6 +37,9 @@ func (rd *renderer) notification(tx *storage.Tx, n *storage.Notification) (Notif
 		if err != nil || !activitypub.VisibleTo(tx, s, rd.viewer) {
 			return Notification{}, false, nil // deleted or hidden since
 		}
+		if _, hide := rd.matchFilters(tx, s); hide {
+			return Notification{}, false, nil // a filter hides it here
+		}
 		st, err := rd.status(tx, s)
 		if err != nil {
 			return Notification{}, false, err
@@ -82,6 +85,9 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 	out := []Notification{}
 	var newest, oldest storage.ID
 	err = h.store.View(func(tx *storage.Tx) error {
+		if err := rd.inContext(tx, "notifications"); err != nil {
+			return err
+		}
 		ns, err := tx.Notifications(me.ID, p, keep, maxNotificationScan)
 		if err != nil {
 			return err

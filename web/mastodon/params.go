@@ -76,8 +76,14 @@ func flatten(out url.Values, key string, v any) {
 	case bool:
 		out.Add(key, strconv.FormatBool(v))
 	case []any:
-		for _, e := range v {
-			flatten(out, strings.TrimSuffix(key, "[]")+"[]", e)
+		base := strings.TrimSuffix(key, "[]")
+		for i, e := range v {
+			if _, isObject := e.(map[string]any); isObject {
+				// Arrays of objects keep their positions: base[i][field].
+				flatten(out, base+"["+strconv.Itoa(i)+"]", e)
+				continue
+			}
+			flatten(out, base+"[]", e)
 		}
 	case map[string]any:
 		for k, e := range v {

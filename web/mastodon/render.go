@@ -312,7 +312,7 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 	for _, tag := range s.Tags {
 		st.Tags = append(st.Tags, Tag{Name: tag, URL: rd.base + "/tags/" + tag})
 	}
-	if results, _ := rd.matchFilters(s); results != nil {
+	if results, _ := rd.matchFilters(tx, s); results != nil {
 		st.Filtered = make([]any, len(results))
 		for i := range results {
 			st.Filtered[i] = results[i]

@@ -53,8 +53,34 @@ func (h *handler) writeStatus(w http.ResponseWriter, r *http.Request, s *storage
 // idempotency remembers, per account and Idempotency-Key, the status a
 // POST created, for an hour, so a retried request does not post twice.
 type idempotency struct {
-	mu   sync.Mutex
-	seen map[string]idempotentResult
+	mu       sync.Mutex
+	seen     map[string]idempotentResult
+	inFlight map[string]chan struct{}
+}
+
+// reserve makes concurrent requests with the same key wait for the first:
+// it returns a release function for the caller to call when done.
+func (c *idempotency) reserve(key string) func() {
+	for {
+		c.mu.Lock()
+		if c.inFlight == nil {
+			c.inFlight = map[string]chan struct{}{}
+		}
+		wait, busy := c.inFlight[key]
+		if !busy {
+			done := make(chan struct{})
+			c.inFlight[key] = done
+			c.mu.Unlock()
+			return func() {
+				c.mu.Lock()
+				delete(c.inFlight, key)
+				c.mu.Unlock()
+				close(done)
+			}
+		}
+		c.mu.Unlock()
+		<-wait
+	}
 }
 
 type idempotentResult struct {
@@ -89,6 +115,8 @@ func (h *handler) createStatus(w http.ResponseWriter, r *http.Request) {
 	key := ""
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		key = me.ID.String() + "\x00" + k
+		release := h.idem.reserve(key)
+		defer release()
 		if id, ok := h.idem.get(key, time.Now()); ok {
 			var s *storage.Status
 			if err := h.store.View(func(tx *storage.Tx) error {

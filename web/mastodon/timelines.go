@@ -45,7 +45,7 @@ func (h *handler) timeline(w http.ResponseWriter, r *http.Request, context strin
 			if !activitypub.VisibleTo(tx, s, me) || (keep != nil && !keep(tx, s)) {
 				return false
 			}
-			_, hide := rd.matchFilters(s)
+			_, hide := rd.matchFilters(tx, s)
 			return !hide
 		}
 		if ascending {

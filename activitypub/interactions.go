@@ -219,25 +219,9 @@ func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusI
 	return result, err
 }
 
-// findBoost finds account's boost of status among its recent statuses.
+// findBoost finds account's boost of status.
 func (in *Instance) findBoost(tx *storage.Tx, account, status storage.ID) (*storage.Status, error) {
-	var cursor storage.ID
-	for range 50 { // bounded: 50 pages of 40
-		page, err := tx.AccountStatuses(account, storage.Page{MaxID: cursor, Limit: 40})
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range page {
-			if s.ReblogOfID == status {
-				return s, nil
-			}
-			cursor = s.ID
-		}
-		if len(page) < 40 {
-			break
-		}
-	}
-	return nil, storage.ErrNotFound
+	return tx.BoostBy(account, status)
 }
 
 // Unboost withdraws a boost; followers' instances are sent an Undo.

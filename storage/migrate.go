@@ -59,6 +59,7 @@ var (
 	bucketFollowedTags  = []byte("followed_tags")        // account ID ‖ 0 ‖ tag → nothing
 	bucketConversations = []byte("conversations")        // account ID ‖ root status ID → ConversationState
 	bucketStatusMutes   = []byte("status_mutes")         // account ID ‖ root status ID → nothing
+	bucketBoostsBy      = []byte("boosts_by")            // account ID ‖ boosted status ID → boost ID
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -183,6 +184,22 @@ var schema = []migration{
 	}},
 	{"create conversation state and thread mute buckets", func(tx *bolt.Tx) error {
 		return createBuckets(tx, bucketConversations, bucketStatusMutes)
+	}},
+	{"index boosts by booster and boosted status", func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketBoostsBy); err != nil {
+			return err
+		}
+		boostsBy := tx.Bucket(bucketBoostsBy)
+		return tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+			var s Status
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("status %x: %w: %w", k, ErrCorrupt, err)
+			}
+			if s.ReblogOfID == 0 {
+				return nil
+			}
+			return boostsBy.Put(pairKey(s.AccountID, s.ReblogOfID), s.ID.Key())
+		})
 	}},
 }
 

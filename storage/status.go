@@ -132,6 +132,13 @@ func (tx *Tx) CreateStatus(s *Status) error {
 		if err := tx.putPair(bucketReblogs, s.ReblogOfID, s.ID); err != nil {
 			return err
 		}
+		boostsBy, err := tx.bucket(bucketBoostsBy)
+		if err != nil {
+			return err
+		}
+		if err := boostsBy.Put(pairKey(s.AccountID, s.ReblogOfID), s.ID.Key()); err != nil {
+			return err
+		}
 		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount++ }); err != nil {
 			return err
 		}
@@ -243,6 +250,9 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 	}
 	if s.ReblogOfID != 0 {
 		if err := tx.deletePair(bucketReblogs, s.ReblogOfID, id); err != nil {
+			return err
+		}
+		if err := tx.deletePair(bucketBoostsBy, s.AccountID, s.ReblogOfID); err != nil {
 			return err
 		}
 		if err := tx.bumpStatus(s.ReblogOfID, func(o *Status) { o.ReblogsCount = max(0, o.ReblogsCount-1) }); err != nil {
@@ -637,4 +647,17 @@ func (tx *Tx) pairIDsBelow(bucket []byte, owner, before ID, limit int) ([]ID, er
 // Reblogs returns the IDs of the boosts of a status.
 func (tx *Tx) Reblogs(status ID) ([]ID, error) {
 	return tx.pairIDs(bucketReblogs, status)
+}
+
+// BoostBy returns account's boost of a status, or ErrNotFound.
+func (tx *Tx) BoostBy(account, status ID) (*Status, error) {
+	b, err := tx.bucket(bucketBoostsBy)
+	if err != nil {
+		return nil, err
+	}
+	v := b.Get(pairKey(account, status))
+	if v == nil {
+		return nil, fmt.Errorf("boost of %s by %s: %w", status, account, ErrNotFound)
+	}
+	return tx.Status(idFromKey(v))
 }

@@ -3,6 +3,8 @@ package mastodon
 import (
 	"errors"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/respond"
@@ -43,8 +45,7 @@ func (h *handler) instanceV1(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	var domains []string
-	_ = h.store.View(func(tx *storage.Tx) error { domains, err = tx.KnownDomains(100000); return err })
+	domains := h.knownDomains()
 	respond.JSON(w, http.StatusOK, map[string]any{
 		"uri": h.in.Domain(), "title": h.title(), "short_description": "", "description": "",
 		"email": "", "version": h.apiVersion(),
@@ -92,19 +93,36 @@ func (h *handler) instanceV2(w http.ResponseWriter, r *http.Request) {
 
 // peers serves GET /api/v1/instance/peers: the hosts we know accounts on.
 func (h *handler) peers(w http.ResponseWriter, r *http.Request) {
-	var domains []string
-	if err := h.store.View(func(tx *storage.Tx) error {
-		var err error
-		domains, err = tx.KnownDomains(100000)
+	respond.JSON(w, http.StatusOK, h.knownDomains())
+}
+
+// peersMaxAge is how long the list of known hosts is reused: building it
+// walks the account index, which anonymous requests must not trigger each
+// time.
+const peersMaxAge = 5 * time.Minute
+
+// peerCache holds the known hosts.
+type peerCache struct {
+	mu      sync.Mutex
+	at      time.Time
+	domains []string
+}
+
+func (h *handler) knownDomains() []string {
+	c := &h.peerCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.domains != nil && time.Since(c.at) < peersMaxAge {
+		return c.domains
+	}
+	domains := []string{}
+	_ = h.store.View(func(tx *storage.Tx) error {
+		found, err := tx.KnownDomains(100000)
+		domains = append(domains, found...)
 		return err
-	}); err != nil {
-		respond.Error(w, r, h.log, err)
-		return
-	}
-	if domains == nil {
-		domains = []string{}
-	}
-	respond.JSON(w, http.StatusOK, domains)
+	})
+	c.at, c.domains = time.Now(), domains
+	return domains
 }
 
 // contactAccount is the first administrator (or, without one, the first

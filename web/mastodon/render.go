@@ -333,12 +333,8 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 				return Status{}, err
 			}
 		}
-		if boosts, err := tx.Reblogs(s.ID); err == nil {
-			for _, b := range boosts {
-				if bs, err := tx.Status(b); err == nil && bs.AccountID == rd.viewer.ID {
-					st.Reblogged = true
-				}
-			}
+		if _, err := tx.BoostBy(rd.viewer.ID, s.ID); err == nil {
+			st.Reblogged = true
 		}
 	}
 	return st, nil

@@ -27,12 +27,13 @@ type Options struct {
 }
 
 type handler struct {
-	in     *activitypub.Instance
-	store  *storage.Store
-	log    *slog.Logger
-	opts   Options
-	idem   idempotency
-	limits limiter
+	in        *activitypub.Instance
+	store     *storage.Store
+	log       *slog.Logger
+	opts      Options
+	idem      idempotency
+	limits    limiter
+	peerCache peerCache
 }
 
 //go:embed static/*.png

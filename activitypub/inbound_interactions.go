@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
@@ -375,14 +376,14 @@ func (in *Instance) inboundFlag(ctx context.Context, st *inboxRequest) error {
 			Comment: truncate(stringProp(st.raw, "content"), 5000), CreatedAt: in.now().UTC()}
 		for _, uri := range objects {
 			if a, err := tx.AccountByURI(uri); err == nil && a.Local() {
-				if !containsStorageID(r.TargetIDs, a.ID) {
+				if !slices.Contains(r.TargetIDs, a.ID) {
 					r.TargetIDs = append(r.TargetIDs, a.ID)
 				}
 				continue
 			}
 			if s, err := tx.StatusByURI(uri); err == nil && s.Local {
 				r.StatusIDs = append(r.StatusIDs, s.ID)
-				if !containsStorageID(r.TargetIDs, s.AccountID) {
+				if !slices.Contains(r.TargetIDs, s.AccountID) {
 					r.TargetIDs = append(r.TargetIDs, s.AccountID)
 				}
 			}

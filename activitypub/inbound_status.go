@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,7 +171,7 @@ func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Acc
 	s := &storage.Status{
 		ID:           storage.IDAt(published),
 		URI:          stringProp(object, "id"),
-		URL:          cmpOr(httpURL(stringProp(object, "url")), httpURL(stringProp(object, "id"))),
+		URL:          cmp.Or(httpURL(stringProp(object, "url")), httpURL(stringProp(object, "id"))),
 		AccountID:    author.ID,
 		Content:      SanitizeHTML(truncate(content, maxRemoteContent)),
 		Summary:      truncate(stringProp(object, "summary"), 4096),

@@ -1,10 +1,12 @@
 package activitypub
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +61,7 @@ func VisibleTo(tx *storage.Tx, st *storage.Status, viewer *storage.Account) bool
 		return true
 	case viewer == nil:
 		return false
-	case containsStorageID(st.Mentions, viewer.ID):
+	case slices.Contains(st.Mentions, viewer.ID):
 		return true
 	case st.Visibility == storage.VisibilityPrivate:
 		f, err := tx.Follow(viewer.ID, st.AccountID)
@@ -71,15 +73,6 @@ func VisibleTo(tx *storage.Tx, st *storage.Status, viewer *storage.Account) bool
 // visibleTo is VisibleTo for an acting account.
 func visibleTo(tx *storage.Tx, st *storage.Status, account *storage.Account) bool {
 	return VisibleTo(tx, st, account)
-}
-
-func containsStorageID(ids []storage.ID, id storage.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // Favourite likes a status; a remote author is sent a Like.
@@ -191,7 +184,7 @@ func (in *Instance) Boost(ctx context.Context, account *storage.Account, statusI
 	}); err != nil {
 		return nil, err
 	}
-	if !author.Local() && !containsString(inboxes, preferredInbox(author)) {
+	if !author.Local() && !slices.Contains(inboxes, preferredInbox(author)) {
 		inboxes = append(inboxes, preferredInbox(author))
 	}
 	boost.HomeOf = dedupeIDs(append([]storage.ID{account.ID}, home...))
@@ -238,7 +231,7 @@ func (in *Instance) Unboost(ctx context.Context, account *storage.Account, statu
 			return err
 		}
 		if orig, err := tx.Status(statusID); err == nil {
-			if author, err := tx.Account(orig.AccountID); err == nil && !author.Local() && !containsString(inboxes, preferredInbox(author)) {
+			if author, err := tx.Account(orig.AccountID); err == nil && !author.Local() && !slices.Contains(inboxes, preferredInbox(author)) {
 				inboxes = append(inboxes, preferredInbox(author))
 			}
 		}
@@ -266,15 +259,6 @@ func (in *Instance) Unboost(ctx context.Context, account *storage.Account, statu
 	})
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // followersAudience returns the preferred inboxes of account's remote
 // followers and the IDs of its local followers.
 func (in *Instance) followersAudience(tx *storage.Tx, account *storage.Account) ([]string, []storage.ID, error) {
@@ -290,7 +274,7 @@ func (in *Instance) followersAudience(tx *storage.Tx, account *storage.Account) 
 		}
 		if a.Local() {
 			local = append(local, a.ID)
-		} else if inbox := preferredInbox(a); !containsString(inboxes, inbox) {
+		} else if inbox := preferredInbox(a); !slices.Contains(inboxes, inbox) {
 			inboxes = append(inboxes, inbox)
 		}
 		return nil
@@ -400,7 +384,7 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		if !m.Local() {
 			key += "@" + m.Domain
 		}
-		profiles[strings.ToLower(key)] = cmpOr(m.URL, m.URI)
+		profiles[strings.ToLower(key)] = cmp.Or(m.URL, m.URI)
 	}
 	now := in.now().UTC()
 	// applyEdit changes only what an edit changes, so it can be applied to

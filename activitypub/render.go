@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -154,7 +155,7 @@ func (in *Instance) ActorKeyJSON(a *storage.Account) ([]byte, error) {
 		"preferredUsername": a.Username,
 		"inbox":             a.InboxURI,
 		"outbox":            a.OutboxURI,
-		"endpoints":         endpoints{SharedInbox: cmpOr(a.SharedInboxURI, in.SharedInboxURI())},
+		"endpoints":         endpoints{SharedInbox: cmp.Or(a.SharedInboxURI, in.SharedInboxURI())},
 		"publicKey":         publicKey{ID: a.PublicKeyID, Owner: a.URI, PublicKeyPEM: a.PublicKeyPEM},
 	})
 }

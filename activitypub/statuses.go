@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,7 +99,7 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 			in.log.DebugContext(ctx, "mention not resolved; left as text", "mention", ref.written, "err", err)
 			continue
 		}
-		profiles[strings.ToLower(strings.TrimPrefix(ref.written, "@"))] = cmpOr(a.URL, a.URI)
+		profiles[strings.ToLower(strings.TrimPrefix(ref.written, "@"))] = cmp.Or(a.URL, a.URI)
 		if !slices.ContainsFunc(mentioned, func(m *storage.Account) bool { return m.ID == a.ID }) {
 			mentioned = append(mentioned, a)
 		}
@@ -242,13 +243,6 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 		return nil, err
 	}
 	return st, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func dedupeIDs(ids []storage.ID) []storage.ID {

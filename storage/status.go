@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -426,7 +427,7 @@ func (tx *Tx) AddToHome(id ID, owners ...ID) error {
 		if err := tx.putPair(bucketHome, o, id); err != nil {
 			return err
 		}
-		if !containsID(s.HomeOf, o) {
+		if !slices.Contains(s.HomeOf, o) {
 			s.HomeOf = append(s.HomeOf, o)
 		}
 	}
@@ -435,15 +436,6 @@ func (tx *Tx) AddToHome(id ID, owners ...ID) error {
 		return err
 	}
 	return putJSON(statuses, id.Key(), s)
-}
-
-func containsID(ids []ID, id ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // tagKey is the index key of a status under a hashtag: the tag, a zero

@@ -1,9 +1,11 @@
 package mastodon
 
 import (
+	"cmp"
 	"errors"
 	"html"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +49,7 @@ func (h *handler) credentialAccount(tx *storage.Tx, a *storage.Account) (Account
 	if err != nil {
 		return out, err
 	}
-	privacy := cmpOr(u.DefaultPrivacy, storage.VisibilityPublic)
+	privacy := cmp.Or(u.DefaultPrivacy, storage.VisibilityPublic)
 	sourceFields := []any{}
 	for _, f := range a.Fields {
 		sourceFields = append(sourceFields, map[string]any{"name": html.UnescapeString(f.Name),
@@ -112,7 +114,7 @@ func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
 	privacy, hasPrivacy := p["source[privacy]"]
 	sensitive, hasSensitive := boolParam(p, "source[sensitive]")
 	language, hasLanguage := p["source[language]"]
-	if hasPrivacy && (len(privacy) == 0 || !containsString([]string{"public", "unlisted", "private", "direct"}, privacy[0])) {
+	if hasPrivacy && (len(privacy) == 0 || !slices.Contains([]string{"public", "unlisted", "private", "direct"}, privacy[0])) {
 		respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "source[privacy]", Reason: "must be public, unlisted, private or direct"})
 		return
 	}
@@ -237,17 +239,8 @@ func (h *handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return !(excludeReplies && s.InReplyToID != 0 && s.InReplyToAccountID != s.AccountID) &&
 			!(excludeReblogs && s.ReblogOfID != 0) && !(onlyMedia && len(s.Attachments) == 0) &&
-			(tagged == "" || containsString(s.Tags, tagged))
+			(tagged == "" || slices.Contains(s.Tags, tagged))
 	})
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // followers and following serve the account lists, newest account first.

@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"sync"
@@ -22,7 +23,7 @@ func (h *handler) apiVersion() string {
 	return "4.3.0 (compatible; Rhizome " + h.opts.Version + ")"
 }
 
-func (h *handler) title() string { return cmpOr(h.opts.Title, h.in.Title()) }
+func (h *handler) title() string { return cmp.Or(h.opts.Title, h.in.Title()) }
 
 func statusesConfig() map[string]any {
 	return map[string]any{"max_characters": maxCharacters, "max_media_attachments": maxMedia,

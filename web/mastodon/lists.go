@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -95,7 +96,7 @@ func (h *handler) saveList(w http.ResponseWriter, r *http.Request) {
 		l.Title = title
 	}
 	if v := p.Get("replies_policy"); v != "" {
-		if !containsString(repliesPolicies, v) {
+		if !slices.Contains(repliesPolicies, v) {
 			respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "replies_policy", Reason: "must be followed, list or none"})
 			return
 		}

@@ -1,7 +1,9 @@
 package mastodon
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
@@ -21,7 +23,7 @@ func (h *handler) preferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{
-		"posting:default:visibility": cmpOr(u.DefaultPrivacy, storage.VisibilityPublic),
+		"posting:default:visibility": cmp.Or(u.DefaultPrivacy, storage.VisibilityPublic),
 		"posting:default:sensitive":  u.DefaultSensitive, "posting:default:language": optionalString(u.DefaultLanguage),
 		"reading:expand:media": "default", "reading:expand:spoilers": false,
 	})
@@ -35,7 +37,7 @@ func (h *handler) markers(w http.ResponseWriter, r *http.Request) {
 	err := h.store.View(func(tx *storage.Tx) error {
 		m, err := tx.Markers(me.ID)
 		for name, mk := range m {
-			if len(wanted) == 0 || containsString(wanted, name) {
+			if len(wanted) == 0 || slices.Contains(wanted, name) {
 				out[name] = map[string]any{"last_read_id": mk.LastReadID.String(), "version": mk.Version, "updated_at": formatTime(mk.UpdatedAt)}
 			}
 		}

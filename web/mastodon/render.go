@@ -1,7 +1,9 @@
 package mastodon
 
 import (
+	"cmp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
@@ -217,7 +219,7 @@ func (rd *renderer) account(a *storage.Account) Account {
 		ID: a.ID.String(), Username: a.Username, Acct: acct, DisplayName: name,
 		Locked: a.Locked, Bot: a.ActorType == "Service" || a.ActorType == "Application", Group: a.ActorType == "Group",
 		Discoverable: a.Discoverable, Indexable: a.Discoverable,
-		CreatedAt: formatTime(created), Note: a.Note, URL: cmpOr(a.URL, a.URI), URI: a.URI,
+		CreatedAt: formatTime(created), Note: a.Note, URL: cmp.Or(a.URL, a.URI), URI: a.URI,
 		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		FollowersCount: a.FollowersCount, FollowingCount: a.FollowingCount, StatusesCount: a.StatusesCount,
 		Emojis: []any{}, Roles: []any{}, Fields: fieldsOf(a), Suspended: a.Suspended,
@@ -234,13 +236,6 @@ func fieldsOf(a *storage.Account) []any {
 		out = append(out, map[string]any{"name": f.Name, "value": f.Value, "verified_at": nil})
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // statuses renders statuses with their authors, mentions and the viewer's
@@ -285,16 +280,16 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 	for i, a := range s.Attachments {
 		typ := "unknown"
 		switch {
-		case hasPrefix(a.MediaType, "image/gif"):
+		case strings.HasPrefix(a.MediaType, "image/gif"):
 			typ = "gifv"
-		case hasPrefix(a.MediaType, "image/"):
+		case strings.HasPrefix(a.MediaType, "image/"):
 			typ = "image"
-		case hasPrefix(a.MediaType, "video/"):
+		case strings.HasPrefix(a.MediaType, "video/"):
 			typ = "video"
-		case hasPrefix(a.MediaType, "audio/"):
+		case strings.HasPrefix(a.MediaType, "audio/"):
 			typ = "audio"
 		}
-		st.MediaAttachments = append(st.MediaAttachments, Attachment{ID: s.ID.String() + "-" + itoa(i), Type: typ,
+		st.MediaAttachments = append(st.MediaAttachments, Attachment{ID: s.ID.String() + "-" + strconv.Itoa(i), Type: typ,
 			URL: a.URL, PreviewURL: a.URL, RemoteURL: optionalString(a.URL), Description: optionalString(a.Description),
 			Blurhash: optionalString(a.Blurhash)})
 	}
@@ -307,7 +302,7 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 		if !m.Local() {
 			acct += "@" + m.Domain
 		}
-		st.Mentions = append(st.Mentions, Mention{ID: m.ID.String(), Username: m.Username, URL: cmpOr(m.URL, m.URI), Acct: acct})
+		st.Mentions = append(st.Mentions, Mention{ID: m.ID.String(), Username: m.Username, URL: cmp.Or(m.URL, m.URI), Acct: acct})
 	}
 	for _, tag := range s.Tags {
 		st.Tags = append(st.Tags, Tag{Name: tag, URL: rd.base + "/tags/" + tag})
@@ -339,10 +334,6 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 	}
 	return st, nil
 }
-
-func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // relationship renders the viewer's relationship with other.
 func (rd *renderer) relationship(tx *storage.Tx, other *storage.Account) (Relationship, error) {

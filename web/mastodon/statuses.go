@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"cmp"
 	"net/http"
 	"sync"
 	"time"
@@ -151,8 +152,8 @@ func (h *handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		// The user's posting defaults.
 		_ = h.store.View(func(tx *storage.Tx) error {
 			if u, err := tx.User(me.ID); err == nil {
-				d.Visibility = cmpOr(d.Visibility, u.DefaultPrivacy)
-				d.Language = cmpOr(d.Language, u.DefaultLanguage)
+				d.Visibility = cmp.Or(d.Visibility, u.DefaultPrivacy)
+				d.Language = cmp.Or(d.Language, u.DefaultLanguage)
 			}
 			return nil
 		})

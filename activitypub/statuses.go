@@ -371,18 +371,22 @@ func mentionedAccounts(tx *storage.Tx, st *storage.Status) ([]*storage.Account, 
 	return out, nil
 }
 
-// NoteJSON renders a local status as the Note peers fetch.
-func (in *Instance) NoteJSON(st *storage.Status) ([]byte, error) {
-	var author *storage.Account
-	var mentioned []*storage.Account
-	if err := in.store.View(func(tx *storage.Tx) error {
-		var err error
+// authorAndMentions loads what rendering a status needs.
+func (in *Instance) authorAndMentions(st *storage.Status) (author *storage.Account, mentioned []*storage.Account, err error) {
+	err = in.store.View(func(tx *storage.Tx) error {
 		if author, err = tx.Account(st.AccountID); err != nil {
 			return err
 		}
 		mentioned, err = mentionedAccounts(tx, st)
 		return err
-	}); err != nil {
+	})
+	return author, mentioned, err
+}
+
+// NoteJSON renders a local status as the Note peers fetch.
+func (in *Instance) NoteJSON(st *storage.Status) ([]byte, error) {
+	author, mentioned, err := in.authorAndMentions(st)
+	if err != nil {
 		return nil, err
 	}
 	note := in.noteObject(author, st, mentioned)
@@ -392,16 +396,8 @@ func (in *Instance) NoteJSON(st *storage.Status) ([]byte, error) {
 
 // CreateJSON renders the Create activity of a local status.
 func (in *Instance) CreateJSON(st *storage.Status) ([]byte, error) {
-	var author *storage.Account
-	var mentioned []*storage.Account
-	if err := in.store.View(func(tx *storage.Tx) error {
-		var err error
-		if author, err = tx.Account(st.AccountID); err != nil {
-			return err
-		}
-		mentioned, err = mentionedAccounts(tx, st)
-		return err
-	}); err != nil {
+	author, mentioned, err := in.authorAndMentions(st)
+	if err != nil {
 		return nil, err
 	}
 	return marshal(in.createActivity(author, st, mentioned))

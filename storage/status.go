@@ -353,6 +353,13 @@ func (tx *Tx) Replies(parent ID, p Page) ([]*Status, error) {
 
 // pairPage walks owner‖ID keys newest first within p's bounds.
 func (tx *Tx) pairPage(bucket []byte, owner ID, p Page) ([]*Status, error) {
+	return tx.prefixPage(bucket, owner.Key(), p)
+}
+
+// prefixPage pages through keys made of prefix ‖ status ID: newest first
+// below p.MaxID, or with p.Ascending the ones just above p.MinID (still
+// returned newest first).
+func (tx *Tx) prefixPage(bucket, prefix []byte, p Page) ([]*Status, error) {
 	b, err := tx.bucket(bucket)
 	if err != nil {
 		return nil, err
@@ -360,16 +367,16 @@ func (tx *Tx) pairPage(bucket []byte, owner ID, p Page) ([]*Status, error) {
 	if p.Limit <= 0 {
 		p.Limit = 20
 	}
-	prefix := owner.Key()
 	upper := p.MaxID
 	if upper == 0 {
 		upper = ID(^uint64(0))
 	}
+	key := func(id ID) []byte { return append(bytes.Clone(prefix), id.Key()...) }
 	c := b.Cursor()
+	var out []*Status
 	if p.Ascending {
-		var out []*Status
-		for k, _ := c.Seek(pairKey(owner, p.MinID+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Next() {
-			id := idFromKey(k[8:])
+		for k, _ := c.Seek(key(p.MinID + 1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Next() {
+			id := idFromKey(k[len(prefix):])
 			if id >= upper {
 				break
 			}
@@ -382,13 +389,12 @@ func (tx *Tx) pairPage(bucket []byte, owner ID, p Page) ([]*Status, error) {
 		reverseStatuses(out)
 		return out, nil
 	}
-	k, _ := c.Seek(pairKey(owner, upper))
-	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[8:]) >= upper {
+	k, _ := c.Seek(key(upper))
+	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[len(prefix):]) >= upper {
 		k, _ = c.Prev()
 	}
-	var out []*Status
 	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Prev() {
-		id := idFromKey(k[8:])
+		id := idFromKey(k[len(prefix):])
 		if id <= p.MinID {
 			break
 		}
@@ -482,52 +488,7 @@ func (tx *Tx) indexTagsAndMentions(s *Status, add bool) error {
 // TagTimeline returns a page of the statuses carrying a hashtag (lower
 // case, without #), newest first.
 func (tx *Tx) TagTimeline(tag string, p Page) ([]*Status, error) {
-	b, err := tx.bucket(bucketTagStatuses)
-	if err != nil {
-		return nil, err
-	}
-	if p.Limit <= 0 {
-		p.Limit = 20
-	}
-	prefix := append([]byte(tag), 0)
-	upper := p.MaxID
-	if upper == 0 {
-		upper = ID(^uint64(0))
-	}
-	c := b.Cursor()
-	if p.Ascending {
-		var out []*Status
-		for k, _ := c.Seek(tagKey(tag, p.MinID+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Next() {
-			id := idFromKey(k[len(prefix):])
-			if id >= upper {
-				break
-			}
-			s, err := tx.Status(id)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		reverseStatuses(out)
-		return out, nil
-	}
-	k, _ := c.Seek(tagKey(tag, upper))
-	if k == nil || !bytes.HasPrefix(k, prefix) || idFromKey(k[len(prefix):]) >= upper {
-		k, _ = c.Prev()
-	}
-	var out []*Status
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < p.Limit; k, _ = c.Prev() {
-		id := idFromKey(k[len(prefix):])
-		if id <= p.MinID {
-			break
-		}
-		s, err := tx.Status(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return tx.prefixPage(bucketTagStatuses, append([]byte(tag), 0), p)
 }
 
 // MentionsOf returns a page of the statuses mentioning an account.

@@ -29,10 +29,10 @@ func (tx *Tx) FavouritedBy(status ID) ([]ID, error) {
 	return tx.pairIDs(bucketFavouritedBy, status)
 }
 
-// Favourites returns the IDs of the statuses account liked, the highest
-// status ID first, below before (0: no bound), at most limit.
-func (tx *Tx) Favourites(account, before ID, limit int) ([]ID, error) {
-	return tx.pairIDsBelow(bucketFavourites, account, before, limit)
+// FavouritedStatuses returns a page of the statuses account liked, by
+// status ID, newest first.
+func (tx *Tx) FavouritedStatuses(account ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketFavourites, account, p)
 }
 
 // BlockedBy returns the IDs of the accounts blocker blocks, below before

@@ -140,3 +140,57 @@ func TestDeleteStatus_takesItsBoosts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeleteStatus_likesGoAndBookmarksAreSkipped: a deleted status takes
+// its likes with it, and a bookmark of it (bookmarks keep no reverse
+// index) is skipped by the bookmark pages rather than failing them.
+func TestDeleteStatus_likesGoAndBookmarksAreSkipped(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	alice, bob := testAccount(s, "alice", ""), testAccount(s, "bob", "b.test")
+	gone := &Status{ID: s.NewID(), URI: "https://b.test/notes/gone", AccountID: bob.ID, Visibility: VisibilityPublic, CreatedAt: time.Now()}
+	kept := &Status{ID: s.NewID(), URI: "https://b.test/notes/kept", AccountID: bob.ID, Visibility: VisibilityPublic, CreatedAt: time.Now()}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		for _, a := range []*Account{alice, bob} {
+			if err := tx.CreateAccount(a); err != nil {
+				return err
+			}
+		}
+		for _, st := range []*Status{gone, kept} {
+			if err := tx.CreateStatus(st); err != nil {
+				return err
+			}
+			if err := tx.PutFavourite(alice.ID, st.ID, st.URI+"#like"); err != nil {
+				return err
+			}
+			if err := tx.PutBookmark(alice.ID, st.ID); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteStatus(gone.ID, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(func(tx *Tx) error {
+		liked, err := tx.FavouritedStatuses(alice.ID, Page{})
+		if err != nil {
+			return err
+		}
+		if len(liked) != 1 || liked[0].ID != kept.ID {
+			t.Errorf("liked statuses after the delete: %d", len(liked))
+		}
+		if _, _, err := tx.FavouriteByURI(gone.URI + "#like"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("like of the deleted status still indexed: %v", err)
+		}
+		marked, err := tx.BookmarkedStatuses(alice.ID, Page{})
+		if err != nil {
+			return err
+		}
+		if len(marked) != 1 || marked[0].ID != kept.ID {
+			t.Errorf("bookmarked statuses after the delete: %d", len(marked))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,10 +18,10 @@ func (tx *Tx) Bookmarked(account, status ID) (bool, error) {
 	return tx.hasPair(bucketBookmarks, account, status)
 }
 
-// Bookmarks returns bookmarked status IDs below before (0: no bound),
-// highest first.
-func (tx *Tx) Bookmarks(account, before ID, limit int) ([]ID, error) {
-	return tx.pairIDsBelow(bucketBookmarks, account, before, limit)
+// BookmarkedStatuses returns a page of the statuses account bookmarked,
+// by status ID, newest first.
+func (tx *Tx) BookmarkedStatuses(account ID, p Page) ([]*Status, error) {
+	return tx.pairPage(bucketBookmarks, account, p)
 }
 
 // PutMute mutes an account for muter.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	bolt "go.etcd.io/bbolt"
 	"slices"
 	"time"
 )
@@ -206,6 +207,15 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 	if err != nil {
 		return err
 	}
+	likers, err := tx.FavouritedBy(id)
+	if err != nil {
+		return err
+	}
+	for _, account := range likers {
+		if err := tx.DeleteFavourite(account, id); err != nil {
+			return err
+		}
+	}
 	statuses, err := tx.bucket(bucketStatuses)
 	if err != nil {
 		return err
@@ -381,6 +391,9 @@ func (tx *Tx) prefixPage(bucket, prefix []byte, p Page) ([]*Status, error) {
 				break
 			}
 			s, err := tx.Status(id)
+			if isNotFound(err) {
+				continue // an index entry outliving its status (a bookmark)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -399,6 +412,9 @@ func (tx *Tx) prefixPage(bucket, prefix []byte, p Page) ([]*Status, error) {
 			break
 		}
 		s, err := tx.Status(id)
+		if isNotFound(err) {
+			continue // an index entry outliving its status (a bookmark)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -462,23 +478,19 @@ func (tx *Tx) indexTagsAndMentions(s *Status, add bool) error {
 	if err != nil {
 		return err
 	}
-	for _, tag := range s.Tags {
+	set := func(b *bolt.Bucket, key []byte) error {
 		if add {
-			err = tags.Put(tagKey(tag, s.ID), nil)
-		} else {
-			err = tags.Delete(tagKey(tag, s.ID))
+			return b.Put(key, nil)
 		}
-		if err != nil {
+		return b.Delete(key)
+	}
+	for _, tag := range s.Tags {
+		if err := set(tags, tagKey(tag, s.ID)); err != nil {
 			return err
 		}
 	}
 	for _, m := range s.Mentions {
-		if add {
-			err = mentions.Put(pairKey(m, s.ID), nil)
-		} else {
-			err = mentions.Delete(pairKey(m, s.ID))
-		}
-		if err != nil {
+		if err := set(mentions, pairKey(m, s.ID)); err != nil {
 			return err
 		}
 	}

@@ -28,20 +28,7 @@ func (h *handler) unbookmark(w http.ResponseWriter, r *http.Request) {
 func (h *handler) bookmarks(w http.ResponseWriter, r *http.Request) {
 	me := viewer(r)
 	h.timeline(w, r, "", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
-		ids, err := tx.Bookmarks(me.ID, p.MaxID, p.Limit)
-		if err != nil {
-			return nil, err
-		}
-		var out []*storage.Status
-		for _, id := range ids {
-			if id <= p.MinID {
-				break
-			}
-			if s, err := tx.Status(id); err == nil {
-				out = append(out, s)
-			}
-		}
-		return out, nil
+		return tx.BookmarkedStatuses(me.ID, p)
 	}, nil)
 }
 

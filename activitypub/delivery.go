@@ -382,6 +382,9 @@ func (in *Instance) post(ctx context.Context, job storage.Delivery) (int, string
 	}); err != nil {
 		return 0, "", &permanentError{err}
 	}
+	if job.Push != nil {
+		return in.sendPush(ctx, job, body)
+	}
 	key, keyID, err := in.signerKey(job.SignerID)
 	if err != nil {
 		return 0, "", &permanentError{err}

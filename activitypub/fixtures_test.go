@@ -116,7 +116,7 @@ func TestPeerFixtures_notes(t *testing.T) {
 			if !strings.Contains(s.Content, tt.contentHas) || strings.Contains(s.Content, "<script") {
 				t.Errorf("content %q lacks %q", s.Content, tt.contentHas)
 			}
-			got := fmt.Sprint(s.URI, s.Summary, s.Sensitive, s.Visibility, s.InReplyToURI, s.Tags, len(s.Attachments), s.Language)
+			got := fmt.Sprint(s.URI, s.Summary, s.Sensitive, s.Visibility, s.InReplyToURI, s.Tags, len(parseAttachments(object, author.ID, s.CreatedAt)), s.Language)
 			want := fmt.Sprint(stringProp(object, "id"), tt.summary, tt.sensitive, tt.visibility, tt.inReplyTo, tt.tags, tt.attachments, tt.language)
 			if got != want {
 				t.Errorf("got  %s\nwant %s", got, want)

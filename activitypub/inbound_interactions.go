@@ -135,15 +135,19 @@ func (in *Instance) fetchNote(ctx context.Context, uri string) (fetchedNote, err
 // to any timeline, each linked to its parent when that is held.
 func (in *Instance) storeFetched(ctx context.Context, notes []fetchedNote) error {
 	var parsed []*storage.Status
+	var media [][]storage.Media
+	var mediaIDs [][]storage.ID
 	for _, n := range notes {
 		s, err := in.parseRemoteStatus(n.doc, n.author)
 		if err != nil {
 			return err
 		}
 		parsed = append(parsed, s)
+		m := parseAttachments(n.doc, n.author.ID, s.CreatedAt)
+		media, mediaIDs = append(media, m), append(mediaIDs, in.newIDs(len(m)))
 	}
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
-		for _, s := range parsed {
+		for i, s := range parsed {
 			if _, err := tx.StatusByURI(s.URI); err == nil {
 				continue
 			}
@@ -157,7 +161,11 @@ func (in *Instance) storeFetched(ctx context.Context, notes []fetchedNote) error
 			if parent, err := tx.StatusByURI(rec.InReplyToURI); err == nil && rec.InReplyToURI != "" {
 				rec.InReplyToID, rec.InReplyToAccountID = parent.ID, parent.AccountID
 			}
+			rec.MediaIDs = mediaIDs[i]
 			if err := tx.CreateStatus(&rec); err != nil {
+				return err
+			}
+			if err := storeAttachments(tx, &rec, media[i], mediaIDs[i]); err != nil {
 				return err
 			}
 		}
@@ -311,6 +319,8 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 	if err != nil {
 		return err
 	}
+	media := parseAttachments(object, st.signer.ID, fresh.CreatedAt)
+	mediaIDs := in.newIDs(len(media))
 	now := in.now()
 	var boosters []storage.ID
 	var existing storage.ID
@@ -335,7 +345,11 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 		if s.AccountID != st.signer.ID {
 			return fmt.Errorf("%w: %s does not own %s", ErrForbidden, st.signer.URI, s.URI)
 		}
-		if s.Content == fresh.Content && s.Summary == fresh.Summary && s.Sensitive == fresh.Sensitive {
+		old, err := tx.StatusMedia(s)
+		if err != nil {
+			return err
+		}
+		if s.Content == fresh.Content && s.Summary == fresh.Summary && s.Sensitive == fresh.Sensitive && sameAttachments(old, media) {
 			return nil
 		}
 		edited := *s
@@ -345,7 +359,14 @@ func (in *Instance) inboundUpdate(ctx context.Context, st *inboxRequest) error {
 			edited.Edits = edited.Edits[len(edited.Edits)-maxEdits:] // the oldest go first
 		}
 		edited.Content, edited.Summary, edited.Sensitive, edited.Tags = fresh.Content, fresh.Summary, fresh.Sensitive, fresh.Tags
-		edited.Attachments = fresh.Attachments
+		for _, m := range old {
+			if err := tx.DeleteMedia(m.ID); err != nil {
+				return err
+			}
+		}
+		if err := storeAttachments(tx, &edited, media, mediaIDs); err != nil {
+			return err
+		}
 		edited.EditedAt = cmpTime(fresh.EditedAt, now)
 		if err := tx.PutStatus(&edited); err != nil {
 			return err

@@ -199,17 +199,6 @@ func (in *Instance) parseRemoteStatus(object map[string]any, author *storage.Acc
 			}
 		}
 	}
-	for _, a := range asList(object["attachment"]) {
-		m, ok := a.(map[string]any)
-		if !ok {
-			continue
-		}
-		att := storage.Attachment{URL: httpURL(stringProp(m, "url")), MediaType: truncate(stringProp(m, "mediaType"), 100),
-			Description: truncate(stringProp(m, "name"), 1500), Blurhash: stringProp(m, "blurhash")}
-		if att.URL != "" {
-			s.Attachments = append(s.Attachments, att)
-		}
-	}
 	return s, nil
 }
 
@@ -255,6 +244,8 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 	}
 	subs := in.subscribers(author.ID)
 	nt := in.newNotifier(len(mentionURIs) + len(subs))
+	media := parseAttachments(object, author.ID, s.CreatedAt)
+	mediaIDs := in.newIDs(len(media))
 	return in.store.Batch(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.StatusByURI(s.URI); err == nil {
 			return nil // already have it: a retried delivery
@@ -321,12 +312,16 @@ func (in *Instance) storeRemoteStatus(ctx context.Context, s *storage.Status, au
 			return err
 		}
 		rec.HomeOf = dedupeIDs(append(append(localFollowers, mentionedLocal...), unblocked(byTag)...))
+		rec.MediaIDs = mediaIDs
 		err = tx.CreateStatus(&rec)
 		if errors.Is(err, storage.ErrExists) {
 			rec.ID++ // two statuses published in the same millisecond with the same random bits
 			err = tx.CreateStatus(&rec)
 		}
 		if err != nil {
+			return err
+		}
+		if err := storeAttachments(tx, &rec, media, mediaIDs); err != nil {
 			return err
 		}
 		for i, id := range mentionedLocal {

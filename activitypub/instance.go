@@ -1,19 +1,19 @@
 package activitypub
 
 import (
-	"sync"
-
 	"cmp"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
-	"github.com/go-fed/activity/pub"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-fed/activity/pub"
 
 	"github.com/rhizome-fed/rhizome/storage"
 )
@@ -52,6 +52,15 @@ type Options struct {
 	// DeliveryRetryBase is the wait before the first retry; later ones
 	// double it. Zero means 30 seconds. Tests shorten it.
 	DeliveryRetryBase time.Duration
+	// MaxAttachments is how many files a local post may carry. Zero means
+	// 4, as Mastodon.
+	MaxAttachments int
+	// MaxRemoteFileBytes bounds a remote file fetched for the cache. Zero
+	// means 40 MiB.
+	MaxRemoteFileBytes int64
+	// SniffMedia tells a file's MIME type from its first 512 bytes. Nil
+	// means http.DetectContentType.
+	SniffMedia func(head []byte) string
 }
 
 // Instance is one Rhizome instance: its identity and its local actions.
@@ -67,6 +76,11 @@ type Instance struct {
 	keys     keyCache
 	activity activityCounts
 	delivery deliveryState
+
+	maxAttachments int
+	maxRemoteBytes int64
+	sniff          func(head []byte) string
+	push           pushState
 
 	gofedOnce sync.Once
 	gofed     pub.FederatingActor
@@ -114,6 +128,13 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 		title:    opts.Title,
 		log:      opts.Logger,
 		now:      opts.Now,
+
+		maxAttachments: cmp.Or(opts.MaxAttachments, defaultMaxAttachments),
+		maxRemoteBytes: cmp.Or(opts.MaxRemoteFileBytes, defaultMaxRemoteBytes),
+		sniff:          opts.SniffMedia,
+	}
+	if in.sniff == nil {
+		in.sniff = http.DetectContentType
 	}
 	in.delivery = deliveryState{
 		poke:     make(chan struct{}, 1),
@@ -133,6 +154,11 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 	if err := in.ensureInstanceActor(ctx); err != nil {
 		return nil, err
 	}
+	keys, err := in.ensurePushKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in.setupPush(keys)
 	return in, nil
 }
 

@@ -364,8 +364,16 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		return nil, ErrForbidden
 	}
 	text := d.Text
-	if text == "" {
+	if text == "" && len(d.MediaIDs) == 0 {
 		return nil, &InvalidError{"text", "can't be blank"}
+	}
+	media, err := in.checkAttachable(author, d.MediaIDs, id)
+	if err != nil {
+		return nil, err
+	}
+	var mediaIDs []storage.ID
+	for _, m := range media {
+		mediaIDs = append(mediaIDs, m.ID)
 	}
 	var mentioned []*storage.Account
 	var inboxes []string
@@ -398,10 +406,11 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		s.Text, s.Content = text, renderText(text, profiles, in.tagURL)
 		s.Summary, s.Sensitive = d.SpoilerText, d.Sensitive || d.SpoilerText != ""
 		s.Tags, s.EditedAt = findHashtags(text), now
+		s.MediaIDs = mediaIDs
 	}
 	edited := *st
 	applyEdit(&edited)
-	note := in.noteObject(author, &edited, mentioned)
+	note := in.noteObject(author, &edited, mentioned, media)
 	update := activity{"@context": actorContext, "id": st.URI + "#updates/" + fmt.Sprint(now.Unix()), "type": "Update",
 		"actor": author.URI, "published": now.Format(time.RFC3339), "to": nonNil(st.To), "cc": nonNil(st.Cc), "object": note}
 	body, err := marshal(update)
@@ -417,7 +426,16 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 		if err != nil {
 			return err
 		}
+		dropped := slices.DeleteFunc(slices.Clone(current.MediaIDs), func(m storage.ID) bool { return slices.Contains(mediaIDs, m) })
 		applyEdit(current)
+		for _, m := range dropped {
+			if err := tx.DeleteMedia(m); err != nil {
+				return err
+			}
+		}
+		if err := attach(tx, id, media); err != nil {
+			return err
+		}
 		if err := tx.PutStatus(current); err != nil {
 			return err
 		}
@@ -450,6 +468,8 @@ type Profile struct {
 	Discoverable *bool
 	Bot          *bool
 	Fields       *[]storage.ProfileField // plain text names and values
+	Avatar       *storage.ID             // an upload made for MediaUseAvatar
+	Header       *storage.ID             // an upload made for MediaUseHeader
 }
 
 // Profile field limits, as Mastodon's.
@@ -484,9 +504,23 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 			fields = append(fields, storage.ProfileField{Name: htmlEscape(name), Value: html})
 		}
 	}
+	avatar, err := in.profileImage(account, p.Avatar, storage.MediaUseAvatar)
+	if err != nil {
+		return nil, err
+	}
+	header, err := in.profileImage(account, p.Header, storage.MediaUseHeader)
+	if err != nil {
+		return nil, err
+	}
 	// applyProfile changes only the fields given, so it can be applied to
 	// the copy read inside the transaction.
 	applyProfile := func(a *storage.Account) {
+		if avatar != nil {
+			a.AvatarURL, a.AvatarMediaID = in.MediaURL(avatar.File, avatar.MIME), avatar.ID
+		}
+		if header != nil {
+			a.HeaderURL, a.HeaderMediaID = in.MediaURL(header.File, header.MIME), header.ID
+		}
 		if p.DisplayName != nil {
 			a.DisplayName = *p.DisplayName
 		}
@@ -551,7 +585,15 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 		if err != nil {
 			return err
 		}
+		replaced := []storage.ID{current.AvatarMediaID, current.HeaderMediaID}
 		applyProfile(current)
+		for _, old := range replaced {
+			if old != 0 && old != current.AvatarMediaID && old != current.HeaderMediaID {
+				if err := tx.DeleteMedia(old); err != nil {
+					return err
+				}
+			}
+		}
 		current.UpdatedAt = updated.UpdatedAt
 		if err := tx.PutAccount(current); err != nil {
 			return err
@@ -563,6 +605,24 @@ func (in *Instance) UpdateProfile(ctx context.Context, account *storage.Account,
 		return nil, err
 	}
 	return result, nil
+}
+
+// profileImage loads the upload a profile change names as its avatar or
+// header; nil when none is named.
+func (in *Instance) profileImage(account *storage.Account, id *storage.ID, use string) (*storage.Media, error) {
+	if id == nil {
+		return nil, nil
+	}
+	var m *storage.Media
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		m, err = tx.Media(*id)
+		return err
+	})
+	if err != nil || m.AccountID != account.ID || m.Use != use || m.File == "" || m.Type != "image" {
+		return nil, &InvalidError{use, "is not an image uploaded for it"}
+	}
+	return m, nil
 }
 
 // maxPins is how many statuses an account may pin, as Mastodon.

@@ -9,13 +9,14 @@ import (
 // notifier hands out notification IDs allocated before a transaction
 // (which may run twice) and writes notifications inside it.
 type notifier struct {
+	in  *Instance
 	ids []storage.ID
 	now time.Time
 }
 
 // newNotifier allocates n notification IDs.
 func (in *Instance) newNotifier(n int) *notifier {
-	nt := &notifier{now: in.now().UTC()}
+	nt := &notifier{in: in, now: in.now().UTC()}
 	for range n {
 		nt.ids = append(nt.ids, in.store.NewID())
 	}
@@ -44,8 +45,12 @@ func (nt *notifier) notify(tx *storage.Tx, i int, recipient, from storage.ID, ty
 			}
 		}
 	}
-	return tx.AddNotification(&storage.Notification{ID: nt.ids[i], RecipientID: recipient, Type: typ,
-		FromID: from, StatusID: status, CreatedAt: nt.now})
+	n := &storage.Notification{ID: nt.ids[i], RecipientID: recipient, Type: typ,
+		FromID: from, StatusID: status, CreatedAt: nt.now}
+	if err := tx.AddNotification(n); err != nil {
+		return err
+	}
+	return nt.in.enqueuePush(tx, n)
 }
 
 // followNotice is the notification type for a new follow.

@@ -63,16 +63,17 @@ func TestParseRemoteStatus_clampsDates(t *testing.T) {
 		"not a date":           now,
 		"2024-05-01T10:00:00Z": time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
 	} {
-		s, err := in.parseRemoteStatus(map[string]any{"id": "https://b.test/n/1", "type": "Note", "published": published, "content": "x",
-			"url": "javascript:alert(1)", "attachment": []any{map[string]any{"type": "Document", "url": "data:text/html,<script>"}}}, author)
+		object := map[string]any{"id": "https://b.test/n/1", "type": "Note", "published": published, "content": "x",
+			"url": "javascript:alert(1)", "attachment": []any{map[string]any{"type": "Document", "url": "data:text/html,<script>"}}}
+		s, err := in.parseRemoteStatus(object, author)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !s.CreatedAt.Equal(want) || !s.ID.Time().Equal(want) {
 			t.Errorf("published %q: created %v, id time %v; want %v", published, s.CreatedAt, s.ID.Time(), want)
 		}
-		if strings.HasPrefix(s.URL, "javascript") || len(s.Attachments) != 0 {
-			t.Errorf("kept a script link: url %q, attachments %+v", s.URL, s.Attachments)
+		if attachments := parseAttachments(object, author.ID, s.CreatedAt); strings.HasPrefix(s.URL, "javascript") || len(attachments) != 0 {
+			t.Errorf("kept a script link: url %q, attachments %+v", s.URL, attachments)
 		}
 	}
 	if id := storage.IDAt(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)); id.Time().After(time.Unix(0, 0).Add(time.Second)) {

@@ -31,6 +31,7 @@ type Draft struct {
 	Sensitive   bool
 	Language    string // ISO 639-1, optional
 	InReplyTo   storage.ID
+	MediaIDs    []storage.ID // uploads to attach, in order
 }
 
 // StatusURI is the ActivityPub id of a local status.
@@ -56,7 +57,7 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	}
 	text := strings.TrimSpace(d.Text)
 	switch n := utf8.RuneCountInString(text); {
-	case n == 0:
+	case n == 0 && len(d.MediaIDs) == 0:
 		return nil, &InvalidError{"text", "can't be blank"}
 	case n > maxStatusChars:
 		return nil, &InvalidError{"text", fmt.Sprintf("is longer than %d characters", maxStatusChars)}
@@ -69,6 +70,10 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	}
 	if !slices.Contains([]string{storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate, storage.VisibilityDirect}, d.Visibility) {
 		return nil, &InvalidError{"visibility", "must be public, unlisted, private or direct"}
+	}
+	media, err := in.checkAttachable(author, d.MediaIDs, 0)
+	if err != nil {
+		return nil, err
 	}
 	var parent *storage.Status
 	var parentAuthor *storage.Account
@@ -124,9 +129,12 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 	for _, m := range mentioned {
 		st.Mentions = append(st.Mentions, m.ID)
 	}
+	for _, m := range media {
+		st.MediaIDs = append(st.MediaIDs, m.ID)
+	}
 	st.To, st.Cc = addressing(d.Visibility, author.FollowersURI, mentioned)
 
-	create := in.createActivity(author, st, mentioned)
+	create := in.createActivity(author, st, mentioned, media)
 	body, err := marshal(create)
 	if err != nil {
 		return nil, err
@@ -219,6 +227,9 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 			}
 		}
 		created.HomeOf = dedupeIDs(created.HomeOf)
+		if err := attach(tx, created.ID, media); err != nil {
+			return err
+		}
 		if err := tx.CreateStatus(&created); err != nil {
 			return err
 		}
@@ -290,7 +301,7 @@ func visibilityOf(to, cc []string, followersURI string) string {
 }
 
 // noteObject renders a status as a Note.
-func (in *Instance) noteObject(author *storage.Account, st *storage.Status, mentioned []*storage.Account) activity {
+func (in *Instance) noteObject(author *storage.Account, st *storage.Status, mentioned []*storage.Account, media []*storage.Media) activity {
 	tags := []any{}
 	for _, m := range mentioned {
 		name := "@" + m.Username
@@ -317,8 +328,12 @@ func (in *Instance) noteObject(author *storage.Account, st *storage.Status, ment
 		"summary":      nil,
 		"inReplyTo":    nil,
 		"tag":          tags,
-		"attachment":   []any{},
 	}
+	attachments := []any{}
+	for _, m := range media {
+		attachments = append(attachments, in.attachmentObject(m))
+	}
+	note["attachment"] = attachments
 	if st.Summary != "" {
 		note["summary"] = st.Summary
 	}
@@ -342,7 +357,7 @@ func nonNil(s []string) []string {
 }
 
 // createActivity wraps a status's Note in its Create.
-func (in *Instance) createActivity(author *storage.Account, st *storage.Status, mentioned []*storage.Account) activity {
+func (in *Instance) createActivity(author *storage.Account, st *storage.Status, mentioned []*storage.Account, media []*storage.Media) activity {
 	return activity{
 		"@context":  actorContext,
 		"id":        st.URI + "/activity",
@@ -351,7 +366,7 @@ func (in *Instance) createActivity(author *storage.Account, st *storage.Status, 
 		"published": st.CreatedAt.UTC().Format(time.RFC3339),
 		"to":        nonNil(st.To),
 		"cc":        nonNil(st.Cc),
-		"object":    in.noteObject(author, st, mentioned),
+		"object":    in.noteObject(author, st, mentioned, media),
 	}
 }
 
@@ -371,36 +386,39 @@ func mentionedAccounts(tx *storage.Tx, st *storage.Status) ([]*storage.Account, 
 	return out, nil
 }
 
-// authorAndMentions loads what rendering a status needs.
-func (in *Instance) authorAndMentions(st *storage.Status) (author *storage.Account, mentioned []*storage.Account, err error) {
+// noteParts loads what rendering a status needs.
+func (in *Instance) noteParts(st *storage.Status) (author *storage.Account, mentioned []*storage.Account, media []*storage.Media, err error) {
 	err = in.store.View(func(tx *storage.Tx) error {
 		if author, err = tx.Account(st.AccountID); err != nil {
 			return err
 		}
-		mentioned, err = mentionedAccounts(tx, st)
+		if mentioned, err = mentionedAccounts(tx, st); err != nil {
+			return err
+		}
+		media, err = tx.StatusMedia(st)
 		return err
 	})
-	return author, mentioned, err
+	return author, mentioned, media, err
 }
 
 // NoteJSON renders a local status as the Note peers fetch.
 func (in *Instance) NoteJSON(st *storage.Status) ([]byte, error) {
-	author, mentioned, err := in.authorAndMentions(st)
+	author, mentioned, media, err := in.noteParts(st)
 	if err != nil {
 		return nil, err
 	}
-	note := in.noteObject(author, st, mentioned)
+	note := in.noteObject(author, st, mentioned, media)
 	note["@context"] = actorContext
 	return marshal(note)
 }
 
 // CreateJSON renders the Create activity of a local status.
 func (in *Instance) CreateJSON(st *storage.Status) ([]byte, error) {
-	author, mentioned, err := in.authorAndMentions(st)
+	author, mentioned, media, err := in.noteParts(st)
 	if err != nil {
 		return nil, err
 	}
-	return marshal(in.createActivity(author, st, mentioned))
+	return marshal(in.createActivity(author, st, mentioned, media))
 }
 
 // DeleteStatus deletes a local status: gone from every local timeline at

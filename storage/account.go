@@ -35,6 +35,10 @@ type Account struct {
 
 	AvatarURL string `json:"avatar_url,omitempty"`
 	HeaderURL string `json:"header_url,omitempty"`
+	// AvatarMediaID and HeaderMediaID are a local account's uploads
+	// shown as its avatar and header.
+	AvatarMediaID ID `json:"avatar_media_id,omitempty"`
+	HeaderMediaID ID `json:"header_media_id,omitempty"`
 
 	Locked       bool `json:"locked,omitempty"` // manuallyApprovesFollowers
 	Discoverable bool `json:"discoverable,omitempty"`

@@ -21,6 +21,17 @@ type Delivery struct {
 	Attempt     int       `json:"attempt"`   // attempts made so far
 	FirstQueued time.Time `json:"first_queued"`
 	LastError   string    `json:"last_error,omitempty"`
+	// Push is set when this delivery is a Web Push notification rather
+	// than an activity: Inbox is then the push endpoint and the body the
+	// notification's plaintext payload, encrypted when sent.
+	Push *PushJob `json:"push,omitempty"`
+}
+
+// PushJob says which subscription a push delivery is for.
+type PushJob struct {
+	AccountID      ID     `json:"account_id"`
+	TokenHash      []byte `json:"token_hash"`
+	NotificationID ID     `json:"notification_id"`
 }
 
 func deliveryKey(due time.Time, id ID) []byte {

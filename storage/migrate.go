@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -62,9 +63,18 @@ var (
 	bucketBoostsBy      = []byte("boosts_by")            // account ID ‖ boosted status ID → boost ID
 )
 
+var (
+	bucketMedia           = []byte("media")              // ID → Media
+	bucketMediaProcessing = []byte("media_processing")   // media ID → nothing, while processing
+	bucketBlobRefs        = []byte("blob_refs")          // blob hash → u64 count of records holding it
+	bucketRemoteFiles     = []byte("remote_files")       // remote URL → RemoteFile
+	bucketPushSubs        = []byte("push_subscriptions") // account ID ‖ token hash → PushSubscription
+	bucketBlobGarbage     = []byte("blob_garbage")       // blob hash no record holds → nothing, until collected
+)
+
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
 // above their largest key.
-var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports, bucketApps, bucketLists}
+var idKeyedBuckets = [][]byte{bucketAccounts, bucketStatuses, bucketReports, bucketApps, bucketLists, bucketMedia}
 
 var keySchemaVersion = []byte("schema_version")
 
@@ -201,6 +211,66 @@ var schema = []migration{
 			return boostsBy.Put(pairKey(s.AccountID, s.ReblogOfID), s.ID.Key())
 		})
 	}},
+	{"media records, blob references, remote file cache and push subscriptions", migrateMedia},
+}
+
+// migrateMedia creates the media buckets and turns the attachments that
+// remote statuses carried inline into media records.
+func migrateMedia(tx *bolt.Tx) error {
+	if err := createBuckets(tx, bucketMedia, bucketMediaProcessing, bucketBlobRefs,
+		bucketBlobGarbage, bucketRemoteFiles, bucketPushSubs); err != nil {
+		return err
+	}
+	type inlineAttachment struct {
+		URL         string `json:"url"`
+		MediaType   string `json:"media_type"`
+		Description string `json:"description"`
+		Blurhash    string `json:"blurhash"`
+	}
+	statuses, media := tx.Bucket(bucketStatuses), tx.Bucket(bucketMedia)
+	var n uint64 // keeps the IDs of one millisecond's attachments apart
+	var updated [][2][]byte
+	err := statuses.ForEach(func(k, v []byte) error {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(v, &raw); err != nil {
+			return fmt.Errorf("status %x: %w: %w", k, ErrCorrupt, err)
+		}
+		var inline []inlineAttachment
+		if a, ok := raw["attachments"]; !ok {
+			return nil
+		} else if err := json.Unmarshal(a, &inline); err != nil {
+			return fmt.Errorf("status %x attachments: %w: %w", k, ErrCorrupt, err)
+		}
+		var s Status
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("status %x: %w: %w", k, ErrCorrupt, err)
+		}
+		for _, a := range inline {
+			n++
+			m := Media{ID: ID(uint64(s.ID)>>seqBits<<seqBits | n&(1<<seqBits-1)), AccountID: s.AccountID,
+				StatusID: s.ID, Type: MediaTypeOf(a.MediaType), MIME: a.MediaType, RemoteURL: a.URL,
+				Description: a.Description, Blurhash: a.Blurhash, CreatedAt: s.CreatedAt}
+			if err := putJSON(media, m.ID.Key(), &m); err != nil {
+				return err
+			}
+			s.MediaIDs = append(s.MediaIDs, m.ID)
+		}
+		data, err := json.Marshal(&s)
+		if err != nil {
+			return err
+		}
+		updated = append(updated, [2][]byte{slices.Clone(k), data})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, kv := range updated {
+		if err := statuses.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LatestSchemaVersion is the schema version this build writes.

@@ -33,7 +33,12 @@ func (tx *Tx) AddNotification(n *Notification) error {
 	if err != nil {
 		return err
 	}
-	return putJSON(b, pairKey(n.RecipientID, n.ID), n)
+	if err := putJSON(b, pairKey(n.RecipientID, n.ID), n); err != nil {
+		return err
+	}
+	c := *n
+	tx.changed(Change{Kind: NotificationAdded, Notification: &c})
+	return nil
 }
 
 // Notification returns one of recipient's notifications.

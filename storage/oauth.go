@@ -114,11 +114,17 @@ func (tx *Tx) Token(hash []byte) (*Token, error) {
 	return &t, nil
 }
 
-// DeleteToken revokes a token; revoking an unknown token is not an error.
+// DeleteToken revokes a token and its push subscription; revoking an
+// unknown token is not an error.
 func (tx *Tx) DeleteToken(hash []byte) error {
 	tokens, err := tx.bucket(bucketTokens)
 	if err != nil {
 		return err
+	}
+	if t, err := tx.Token(hash); err == nil && t.AccountID != 0 {
+		if err := tx.DeletePushSubscription(t.AccountID, hash); err != nil {
+			return err
+		}
 	}
 	return tokens.Delete(hash)
 }

@@ -36,11 +36,11 @@ type Status struct {
 	InReplyToURI       string `json:"in_reply_to_uri,omitempty"`
 	InReplyToAccountID ID     `json:"in_reply_to_account_id,omitempty"`
 
-	Mentions    []ID         `json:"mentions,omitempty"` // mentioned accounts
-	Tags        []string     `json:"tags,omitempty"`     // hashtags, lower case, without #
-	Attachments []Attachment `json:"attachments,omitempty"`
-	To          []string     `json:"to,omitempty"`
-	Cc          []string     `json:"cc,omitempty"`
+	Mentions []ID     `json:"mentions,omitempty"`  // mentioned accounts
+	Tags     []string `json:"tags,omitempty"`      // hashtags, lower case, without #
+	MediaIDs []ID     `json:"media_ids,omitempty"` // attachments, in order
+	To       []string `json:"to,omitempty"`
+	Cc       []string `json:"cc,omitempty"`
 
 	// HomeOf lists the accounts whose home timelines hold this status, so
 	// a delete can take it out of each.
@@ -64,14 +64,6 @@ type StatusEdit struct {
 	Summary   string    `json:"summary,omitempty"`
 	Sensitive bool      `json:"sensitive,omitempty"`
 	At        time.Time `json:"at"`
-}
-
-// Attachment is a media file attached to a status.
-type Attachment struct {
-	URL         string `json:"url"`
-	MediaType   string `json:"media_type,omitempty"`
-	Description string `json:"description,omitempty"`
-	Blurhash    string `json:"blurhash,omitempty"`
 }
 
 // CreateStatus stores a new status with its indexes, counts it for its
@@ -149,10 +141,20 @@ func (tx *Tx) CreateStatus(s *Status) error {
 	if err := tx.PutAccount(author); err != nil {
 		return err
 	}
+	tx.changed(Change{Kind: StatusCreated, Status: s.clone()})
 	if s.Local {
 		return tx.addCounter(CounterLocalStatuses, 1)
 	}
 	return nil
+}
+
+// clone copies s for a Change, so later edits to s by its caller do not
+// show through.
+func (s *Status) clone() *Status {
+	c := *s
+	c.Mentions, c.Tags, c.MediaIDs = slices.Clone(s.Mentions), slices.Clone(s.Tags), slices.Clone(s.MediaIDs)
+	c.To, c.Cc, c.HomeOf, c.Edits = slices.Clone(s.To), slices.Clone(s.Cc), slices.Clone(s.HomeOf), slices.Clone(s.Edits)
+	return &c
 }
 
 // PutStatus replaces a stored status (an edit). Its ID, URI, author and
@@ -175,6 +177,7 @@ func (tx *Tx) PutStatus(s *Status) error {
 	if err != nil {
 		return err
 	}
+	tx.changed(Change{Kind: StatusUpdated, Status: s.clone()})
 	return putJSON(statuses, s.ID.Key(), s)
 }
 
@@ -280,10 +283,16 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 			return err
 		}
 	}
+	for _, m := range s.MediaIDs {
+		if err := tx.DeleteMedia(m); err != nil {
+			return err
+		}
+	}
 	author, err := tx.Account(s.AccountID)
 	if err != nil {
 		return err
 	}
+	tx.changed(Change{Kind: StatusDeleted, Status: s})
 	author.StatusesCount = max(0, author.StatusesCount-1)
 	if err := tx.PutAccount(author); err != nil {
 		return err

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/rhizome-fed/rhizome/storage/blobs"
 )
 
 // Options configures Open. The zero value is usable.
@@ -21,6 +25,9 @@ type Options struct {
 	// group commit. Zero means 2 ms: about one fsync here, so a lone
 	// writer waits little and concurrent ones still share commits.
 	BatchDelay time.Duration
+	// MediaDir is where media files are kept. "" means a "media" folder
+	// beside the database file.
+	MediaDir string
 
 	// migrations replaces the schema history in tests.
 	migrations []migration
@@ -31,6 +38,8 @@ type Store struct {
 	db         *bolt.DB
 	ids        idGenerator
 	migrations []migration
+	blobs      *blobs.Store
+	watcher    atomic.Pointer[func(Change)]
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -60,6 +69,13 @@ func Open(path string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = opts.BatchDelay
 	s := &Store{db: db, migrations: opts.migrations}
 	s.ids.now = opts.Now
+	if opts.MediaDir == "" {
+		opts.MediaDir = filepath.Join(filepath.Dir(path), "media")
+	}
+	if s.blobs, err = blobs.Open(opts.MediaDir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -74,6 +90,9 @@ func Open(path string, opts Options) (*Store, error) {
 // Close closes the file after in-flight transactions finish.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Blobs returns the store of media files, named by content hash.
+func (s *Store) Blobs() *blobs.Store { return s.blobs }
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
 
@@ -84,7 +103,8 @@ func (s *Store) NewID() ID { return s.ids.next() }
 // Tx is a read or write transaction. It is valid only inside the function
 // it was passed to.
 type Tx struct {
-	btx *bolt.Tx
+	btx   *bolt.Tx
+	store *Store
 }
 
 // OnCommit registers fn to run after the transaction commits. It never runs
@@ -100,7 +120,7 @@ func (tx *Tx) bucket(name []byte) (*bolt.Bucket, error) {
 
 // View runs fn in a read transaction. Readers never block writers.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, store: s}) })
 }
 
 // Update runs fn in a write transaction of its own. Use it on single-writer
@@ -109,7 +129,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, store: s}) })
 }
 
 // Batch runs fn in a write transaction shared with other concurrent
@@ -120,7 +140,7 @@ func (s *Store) Batch(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+	return s.db.Batch(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx, store: s}) })
 }
 
 // Check verifies the file's page structure and that every index entry

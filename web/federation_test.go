@@ -32,6 +32,12 @@ func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, err
 	if err != nil {
 		return nil, err
 	}
+	if net.ParseIP(host) != nil {
+		// An address, not a test host: a service the test started itself
+		// (a push service, say).
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	n.mu.Lock()
 	target, ok := n.addrs[host]
 	n.mu.Unlock()

@@ -96,10 +96,11 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// limitBodies refuses bodies over max bytes: at once when Content-Length
+// limitBodies refuses bodies over limit(r) bytes: at once when Content-Length
 // says so, and when reading otherwise.
-func limitBodies(max int64, next http.Handler) http.Handler {
+func limitBodies(limit func(r *http.Request) int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		max := limit(r)
 		if r.ContentLength > max {
 			respond.ErrorMessage(w, http.StatusRequestEntityTooLarge, "Request body too large")
 			return

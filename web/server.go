@@ -19,10 +19,13 @@ import (
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/adminapi"
 	"github.com/rhizome-fed/rhizome/web/federation"
+	"github.com/rhizome-fed/rhizome/web/files"
 	"github.com/rhizome-fed/rhizome/web/mastodon"
+	"github.com/rhizome-fed/rhizome/web/media"
 	"github.com/rhizome-fed/rhizome/web/oauth"
 	"github.com/rhizome-fed/rhizome/web/pages"
 	"github.com/rhizome-fed/rhizome/web/respond"
+	"github.com/rhizome-fed/rhizome/web/streaming"
 	"github.com/rhizome-fed/rhizome/web/wellknown"
 )
 
@@ -62,6 +65,13 @@ type Options struct {
 	// APIRateLimit is requests per five minutes per token or address on
 	// the client API. Zero means 300; negative turns it off.
 	APIRateLimit int
+	// Media bounds uploads; zero fields mean the defaults.
+	Media media.Limits
+	// MaxAttachments is how many files a post may carry. Zero means 4.
+	MaxAttachments int
+	// StreamingHeartbeat is how often idle streaming connections are
+	// pinged. Zero means 30 seconds.
+	StreamingHeartbeat time.Duration
 }
 
 // Server is an assembled Rhizome instance ready to serve HTTP.
@@ -69,6 +79,8 @@ type Server struct {
 	opts    Options
 	store   *storage.Store
 	in      *activitypub.Instance
+	hub     *streaming.Hub
+	api     *mastodon.API
 	handler http.Handler
 	log     *slog.Logger
 }
@@ -106,12 +118,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Domain: opts.Domain, Protocol: opts.Protocol, Title: opts.Title, Logger: opts.Logger, Now: opts.Now,
 		AllowPrivateAddresses: opts.AllowPrivateAddresses, Dial: opts.Dial, Version: opts.Version,
 		DeliveryMaxAge: opts.DeliveryMaxAge, DeliveryRetryBase: opts.DeliveryRetryBase,
+		MaxAttachments: opts.MaxAttachments, SniffMedia: sniffMIME,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	s := &Server{opts: opts, store: store, in: in, log: opts.Logger}
+	s.hub = streaming.New(streaming.Options{Backend: mastodon.StreamingBackend(in, store),
+		Heartbeat: opts.StreamingHeartbeat, Logger: opts.Logger})
 	s.handler = s.routes()
 	return s, nil
 }
@@ -130,11 +145,20 @@ func (s *Server) routes() http.Handler {
 	}, s.log)
 	federation.Mount(r, s.in, s.store, s.log, federation.Options{AuthorizedFetch: s.opts.AuthorizedFetch})
 	pages.Mount(r, s.in, s.store, s.log)
+	files.Mount(r, s.in, s.store, s.log)
 	oauth.Mount(r, s.in, s.store, s.log, oauth.Options{Now: s.opts.Now})
-	mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title, RateLimit: s.opts.APIRateLimit})
+	s.api = mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title,
+		RateLimit: s.opts.APIRateLimit, Media: s.opts.Media, Hub: s.hub, AllowHTTPPush: s.opts.AllowPrivateAddresses})
+	uploadLimit := mastodon.UploadBodyLimit(s.opts.Media)
+	bodyLimit := func(r *http.Request) int64 {
+		if r.Method != http.MethodGet && mastodon.IsUploadPath(r.URL.Path) {
+			return uploadLimit
+		}
+		return s.opts.MaxBodyBytes
+	}
 	// Middleware wraps the router itself, not r.Use, so that 404s and 405s
 	// are logged and size-limited too.
-	return requestIDs(logRequests(s.log, recoverPanics(s.log, limitBodies(s.opts.MaxBodyBytes, r))))
+	return requestIDs(logRequests(s.log, recoverPanics(s.log, limitBodies(bodyLimit, r))))
 }
 
 // Handler returns the server's HTTP handler.
@@ -192,6 +216,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 		defer close(deliveryDone)
 		s.in.RunDelivery(deliveryCtx)
 	}()
+	apiDone := make(chan struct{})
+	go func() {
+		defer close(apiDone)
+		s.api.Run(deliveryCtx)
+	}()
 	s.log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "url", s.in.BaseURL(), "admin_socket", s.AdminSocketPath())
 
 	var serveErr error
@@ -202,6 +231,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 	s.log.InfoContext(ctx, "shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
+	// Streaming connections never go idle: end them first, or Shutdown
+	// would wait for them until its timeout.
+	s.hub.Close()
 	shutdownErr := srv.Shutdown(shutdownCtx)
 	if admin != nil {
 		shutdownErr = errors.Join(shutdownErr, admin.Shutdown(shutdownCtx))
@@ -211,6 +243,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tls *TLS) error {
 	// wait in the queue for the next start.
 	stopDelivery()
 	<-deliveryDone
+	<-apiDone
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -253,3 +286,9 @@ func (s *Server) listenAdmin(ctx context.Context) (*http.Server, net.Listener, e
 
 // Close closes the database. Call it after Serve has returned.
 func (s *Server) Close() error { return s.store.Close() }
+
+// sniffMIME tells a remote file's type by its content, as uploads are.
+func sniffMIME(head []byte) string {
+	mime, _ := media.Sniff(head)
+	return mime
+}

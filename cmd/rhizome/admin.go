@@ -29,6 +29,7 @@ type accountAdmin interface {
 	SetAdmin(ctx context.Context, username string, admin bool) error
 	SetSuspended(ctx context.Context, username string, suspended bool) error
 	ListReports(ctx context.Context) ([]adminapi.Report, error)
+	PruneMedia(ctx context.Context, age time.Duration, progress func(done int)) (int, error)
 }
 
 // withAdmin reaches the running server over its admin socket or, when no

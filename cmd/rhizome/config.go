@@ -22,7 +22,17 @@ type Config struct {
 	HTTP       HTTPConfig       `toml:"http"`
 	Federation FederationConfig `toml:"federation"`
 	Storage    StorageConfig    `toml:"storage"`
+	Media      MediaConfig      `toml:"media"`
 	Log        LogConfig        `toml:"log"`
+}
+
+// MediaConfig is the [media] table: upload limits, shown to apps in the
+// instance's configuration.
+type MediaConfig struct {
+	MaxImageBytes  int64 `toml:"max_image_bytes"`
+	MaxVideoBytes  int64 `toml:"max_video_bytes"`
+	MaxImagePixels int64 `toml:"max_image_pixels"`
+	MaxAttachments int   `toml:"max_attachments"`
 }
 
 // FederationConfig is the [federation] table.
@@ -72,6 +82,7 @@ func defaultConfig() Config {
 		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080", Protocol: "https", MaxBodyBytes: 1 << 20},
 		Federation: FederationConfig{DeliveryMaxAge: "72h"},
 		Storage:    StorageConfig{DataDir: "./data"},
+		Media:      MediaConfig{MaxImageBytes: 16 << 20, MaxVideoBytes: 99 << 20, MaxImagePixels: 7680 * 4320, MaxAttachments: 4},
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -198,6 +209,18 @@ func (c *Config) validate() error {
 	}
 	if c.Storage.DataDir == "" {
 		bad("storage.data_dir", "must not be empty")
+	}
+	if c.Media.MaxImageBytes < 1024 || c.Media.MaxImageBytes > 1<<30 {
+		bad("media.max_image_bytes", "%d is outside 1024 to 1073741824", c.Media.MaxImageBytes)
+	}
+	if c.Media.MaxVideoBytes < 1024 || c.Media.MaxVideoBytes > 4<<30 {
+		bad("media.max_video_bytes", "%d is outside 1024 to 4294967296", c.Media.MaxVideoBytes)
+	}
+	if c.Media.MaxImagePixels < 1 || c.Media.MaxImagePixels > 1<<28 {
+		bad("media.max_image_pixels", "%d is outside 1 to 268435456", c.Media.MaxImagePixels)
+	}
+	if c.Media.MaxAttachments < 1 || c.Media.MaxAttachments > 16 {
+		bad("media.max_attachments", "%d is outside 1 to 16", c.Media.MaxAttachments)
 	}
 	if _, err := c.Log.level(); err != nil {
 		bad("log.level", "%v", err)

@@ -39,6 +39,7 @@ func TestLoadConfig_errorsNameTheKey(t *testing.T) {
 		{"tls over http", ok + "[http]\nprotocol = \"http\"\ntls_cert_file = \"/etc/hostname\"\ntls_key_file = \"/etc/hostname\"\n", []string{"http.protocol"}},
 		{"missing tls file", ok + "[http]\ntls_cert_file = \"/no/such/cert\"\ntls_key_file = \"/no/such/key\"\n", []string{"http.tls_cert_file", "http.tls_key_file"}},
 		{"tiny body limit", ok + "[http]\nmax_body_bytes = 10\n", []string{"http.max_body_bytes"}},
+		{"media limits out of range", ok + "[media]\nmax_image_bytes = 10\nmax_attachments = 0\n", []string{"media.max_image_bytes", "media.max_attachments"}},
 		{"empty data dir", ok + "[storage]\ndata_dir = \"\"\n", []string{"storage.data_dir"}},
 		{"bad log level", ok + "[log]\nlevel = \"loud\"\n", []string{"log.level"}},
 		{"bad log format", ok + "[log]\nformat = \"xml\"\n", []string{"log.format"}},
@@ -84,6 +85,9 @@ allow_private_addresses = true
 delivery_max_age = "96h"
 [storage]
 data_dir = "/var/lib/rhizome"
+[media]
+max_image_bytes = 8388608
+max_attachments = 6
 [log]
 level = "debug"
 format = "json"
@@ -96,6 +100,7 @@ format = "json"
 		HTTP:       HTTPConfig{Listen: "[::1]:3000", Protocol: "http", MaxBodyBytes: 1 << 20},
 		Federation: FederationConfig{AllowPrivateAddresses: true, DeliveryMaxAge: "96h"},
 		Storage:    StorageConfig{DataDir: "/var/lib/rhizome"},
+		Media:      MediaConfig{MaxImageBytes: 8 << 20, MaxVideoBytes: 99 << 20, MaxImagePixels: 7680 * 4320, MaxAttachments: 6},
 		Log:        LogConfig{Level: "debug", Format: "json"},
 	}
 	if c != want {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
 )
 
 var (
@@ -186,6 +188,9 @@ data_dir = %q
 	if r := runCLI(t, "", "admin", "report", "list", "--config", cfg); r.code != 0 || r.stdout != "no reports\n" {
 		t.Fatalf("report list while serving: %+v", r)
 	}
+	if r := runCLI(t, "", "media", "prune", "--older-than", "30d", "--config", cfg); r.code != 0 || r.stdout != "pruned 0 cached remote files older than 30d\n" {
+		t.Fatalf("media prune while serving: %+v", r)
+	}
 
 	// A second server on the same data fails with a clear reason.
 	r = runCLI(t, "", "serve", "--config", cfg)
@@ -243,6 +248,64 @@ data_dir = %q
 	r = runCLI(t, "", "admin", "account", "list", "--config", cfg)
 	if r.code != 0 || !strings.Contains(r.stdout, "alice") || !strings.Contains(r.stdout, "bob") {
 		t.Fatalf("list after stop: %+v", r)
+	}
+	checkMediaPrune(t, cfg, filepath.Join(dir, "data"))
+}
+
+// checkMediaPrune fills the cache of remote files with 250 old copies and
+// one fresh one, then prunes those older than 30 days: the CLI shows its
+// progress and the total, and only the fresh copy is left.
+func checkMediaPrune(t *testing.T, cfg, dataDir string) {
+	store, err := storage.Open(filepath.Join(dataDir, "rhizome.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-31 * 24 * time.Hour)
+	if err := store.Update(t.Context(), func(tx *storage.Tx) error {
+		for i := range 251 {
+			b, err := store.Blobs().Put(strings.NewReader(fmt.Sprint("cached file ", i)), 0)
+			if err != nil {
+				return err
+			}
+			fetched := old
+			if i == 250 {
+				fetched = time.Now()
+			}
+			if err := tx.PutRemoteFile(fmt.Sprintf("https://remote.example/files/%03d.png", i),
+				&storage.RemoteFile{Hash: b.Hash, MIME: "image/png", Size: b.Size, FetchedAt: fetched}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	if r := runCLI(t, "", "media", "prune", "--older-than", "soon", "--config", cfg); r.code == 0 || !strings.Contains(r.stderr, "--older-than") {
+		t.Fatalf("prune with a bad age: %+v", r)
+	}
+	r := runCLI(t, "", "media", "prune", "--older-than", "30d", "--config", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "pruned 200 cached files so far\n") ||
+		!strings.HasSuffix(r.stdout, "pruned 250 cached remote files older than 30d\n") {
+		t.Fatalf("media prune: %+v", r)
+	}
+	store, err = storage.Open(filepath.Join(dataDir, "rhizome.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.View(func(tx *storage.Tx) error {
+		left, err := tx.RemoteFilesBefore(time.Now().Add(time.Hour), "", 1000)
+		if err != nil {
+			return err
+		}
+		if len(left) != 1 || left[0] != "https://remote.example/files/250.png" {
+			t.Errorf("left after prune: %v", left)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -66,6 +66,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		Commands: []*cli.Command{
 			serve,
 			adminCommand(stdout),
+			mediaCommand(stdout),
 			{
 				Name:  "config",
 				Usage: "work with configuration files",

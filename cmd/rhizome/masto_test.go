@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -49,7 +52,7 @@ func TestMastoClient(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "scenario.mjs")
 	cmd.Dir = mastoDir
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), "RHIZOME_IMAGE="+writeTestPNG(t))
 	for _, in := range []struct {
 		prefix string
 		inst   *federatingInstance
@@ -235,4 +238,25 @@ func (l *serverLog) tail(n int) string {
 		lines = append(lines[:len(lines):len(lines)], string(l.partial))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// writeTestPNG draws a 160×120 gradient for the scenario to upload.
+func writeTestPNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	for y := range 120 {
+		for x := range 160 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y * 2), 128, 255})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "picture.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/rhizome-fed/rhizome/web"
+	"github.com/rhizome-fed/rhizome/web/media"
 )
 
 func serveCommand(stderr io.Writer) *cli.Command {
@@ -62,6 +63,10 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 		AllowPrivateAddresses: c.Federation.AllowPrivateAddresses,
 		AuthorizedFetch:       c.Federation.AuthorizedFetch,
 		DeliveryMaxAge:        c.Federation.deliveryMaxAge(),
+
+		Media: media.Limits{MaxImageBytes: c.Media.MaxImageBytes, MaxVideoBytes: c.Media.MaxVideoBytes,
+			MaxImagePixels: c.Media.MaxImagePixels},
+		MaxAttachments: c.Media.MaxAttachments,
 	})
 	if err != nil {
 		return err

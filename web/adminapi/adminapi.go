@@ -70,6 +70,7 @@ func Handler(in *activitypub.Instance, log *slog.Logger) http.Handler {
 	r.HandleFunc("/accounts/{username}/admin", h.flag(in.SetAdmin)).Methods(http.MethodPost)
 	r.HandleFunc("/accounts/{username}/suspended", h.flag(in.SetSuspended)).Methods(http.MethodPost)
 	r.HandleFunc("/reports", h.reports).Methods(http.MethodGet)
+	r.HandleFunc("/media/prune", h.pruneMedia).Methods(http.MethodPost)
 	return r
 }
 

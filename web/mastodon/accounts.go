@@ -118,7 +118,17 @@ func (h *handler) updateCredentials(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "source[privacy]", Reason: "must be public, unlisted, private or direct"})
 		return
 	}
+	for field, target := range map[string]**storage.ID{storage.MediaUseAvatar: &profile.Avatar, storage.MediaUseHeader: &profile.Header} {
+		id, err := h.profileImage(r.Context(), r, me, field)
+		if err != nil {
+			h.dropUploads(r.Context(), profile.Avatar, profile.Header)
+			respond.Error(w, r, h.log, err)
+			return
+		}
+		*target = id
+	}
 	if _, err := h.in.UpdateProfile(r.Context(), me, profile); err != nil {
+		h.dropUploads(r.Context(), profile.Avatar, profile.Header)
 		respond.Error(w, r, h.log, err)
 		return
 	}
@@ -238,7 +248,7 @@ func (h *handler) accountStatuses(w http.ResponseWriter, r *http.Request) {
 		return tx.AccountStatuses(a.ID, p)
 	}, func(_ *storage.Tx, s *storage.Status) bool {
 		return !(excludeReplies && s.InReplyToID != 0 && s.InReplyToAccountID != s.AccountID) &&
-			!(excludeReblogs && s.ReblogOfID != 0) && !(onlyMedia && len(s.Attachments) == 0) &&
+			!(excludeReblogs && s.ReblogOfID != 0) && !(onlyMedia && len(s.MediaIDs) == 0) &&
 			(tagged == "" || slices.Contains(s.Tags, tagged))
 	})
 }

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/respond"
 )
@@ -14,7 +16,6 @@ import (
 // Limits clients read from the instance's configuration.
 const (
 	maxCharacters    = 5000
-	maxMedia         = 4
 	charactersPerURL = 23
 )
 
@@ -25,14 +26,24 @@ func (h *handler) apiVersion() string {
 
 func (h *handler) title() string { return cmp.Or(h.opts.Title, h.in.Title()) }
 
-func statusesConfig() map[string]any {
-	return map[string]any{"max_characters": maxCharacters, "max_media_attachments": maxMedia,
+func (h *handler) statusesConfig() map[string]any {
+	return map[string]any{"max_characters": maxCharacters, "max_media_attachments": h.in.MaxAttachments(),
 		"characters_reserved_per_url": charactersPerURL}
 }
 
-func mediaConfig() map[string]any {
-	return map[string]any{"supported_mime_types": []string{}, "image_size_limit": 0, "image_matrix_limit": 0,
-		"video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0, "description_limit": 1500}
+func (h *handler) mediaConfig() map[string]any {
+	l := h.opts.mediaLimits()
+	return map[string]any{"supported_mime_types": activitypub.MediaMIMETypes(), "image_size_limit": l.MaxImageBytes,
+		"image_matrix_limit": l.MaxImagePixels, "video_size_limit": l.MaxVideoBytes, "video_frame_rate_limit": 120,
+		"video_matrix_limit": l.MaxImagePixels, "description_limit": maxDescriptionChars}
+}
+
+// streamingURL is the streaming API's base, as clients expect it.
+func (h *handler) streamingURL() string {
+	if strings.HasPrefix(h.in.BaseURL(), "http://") {
+		return "ws://" + h.in.Domain()
+	}
+	return "wss://" + h.in.Domain()
 }
 
 func pollsConfig() map[string]any {
@@ -50,13 +61,13 @@ func (h *handler) instanceV1(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, http.StatusOK, map[string]any{
 		"uri": h.in.Domain(), "title": h.title(), "short_description": "", "description": "",
 		"email": "", "version": h.apiVersion(),
-		"urls":      map[string]any{"streaming_api": "wss://" + h.in.Domain()},
+		"urls":      map[string]any{"streaming_api": h.streamingURL()},
 		"stats":     map[string]any{"user_count": usage.Users, "status_count": usage.LocalPosts, "domain_count": len(domains)},
 		"thumbnail": h.in.BaseURL() + pathDefaultHeader, "languages": []string{"en"},
 		"registrations": false, "approval_required": false, "invites_enabled": false,
 		"configuration": map[string]any{
 			"accounts": map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
-			"statuses": statusesConfig(), "media_attachments": mediaConfig(), "polls": pollsConfig(),
+			"statuses": h.statusesConfig(), "media_attachments": h.mediaConfig(), "polls": pollsConfig(),
 		},
 		"contact_account": h.contactAccount(), "rules": []any{},
 	})
@@ -77,11 +88,11 @@ func (h *handler) instanceV2(w http.ResponseWriter, r *http.Request) {
 		"icon":      []any{},
 		"languages": []string{"en"},
 		"configuration": map[string]any{
-			"urls":              map[string]any{"streaming": "wss://" + h.in.Domain(), "status": nil},
-			"vapid":             map[string]any{"public_key": ""},
+			"urls":              map[string]any{"streaming": h.streamingURL(), "status": nil},
+			"vapid":             map[string]any{"public_key": h.in.PushKey()},
 			"accounts":          map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
-			"statuses":          statusesConfig(),
-			"media_attachments": mediaConfig(),
+			"statuses":          h.statusesConfig(),
+			"media_attachments": h.mediaConfig(),
 			"polls":             pollsConfig(),
 			"translation":       map[string]any{"enabled": false},
 		},

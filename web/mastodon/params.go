@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/web/respond"
 )
@@ -172,4 +173,21 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// idList reads an array parameter of IDs; one that is not an ID is a 422
+// naming the parameter.
+func idList(p url.Values, key string) ([]storage.ID, error) {
+	var out []storage.ID
+	for _, v := range list(p, key) {
+		if v == "" {
+			continue
+		}
+		id, err := storage.ParseID(v)
+		if err != nil {
+			return nil, &activitypub.InvalidError{Field: key, Reason: fmt.Sprintf("%q is not an ID", v)}
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }

@@ -2,12 +2,12 @@ package mastodon
 
 import (
 	"cmp"
-	"strconv"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/files"
 )
 
 // timeFormat is Mastodon's: ISO 8601 with milliseconds, in UTC.
@@ -126,16 +126,41 @@ type Status struct {
 	Filtered           []any        `json:"filtered"`
 }
 
-// Attachment is a MediaAttachment entity of a remote status.
+// Attachment is a MediaAttachment entity. URL is null while an upload
+// is processing.
 type Attachment struct {
-	ID          string  `json:"id"`
-	Type        string  `json:"type"`
-	URL         string  `json:"url"`
-	PreviewURL  string  `json:"preview_url"`
-	RemoteURL   *string `json:"remote_url"`
-	Meta        any     `json:"meta"`
-	Description *string `json:"description"`
-	Blurhash    *string `json:"blurhash"`
+	ID               string         `json:"id"`
+	Type             string         `json:"type"`
+	URL              *string        `json:"url"`
+	PreviewURL       *string        `json:"preview_url"`
+	RemoteURL        *string        `json:"remote_url"`
+	PreviewRemoteURL *string        `json:"preview_remote_url"`
+	TextURL          *string        `json:"text_url"`
+	Meta             AttachmentMeta `json:"meta"`
+	Description      *string        `json:"description"`
+	Blurhash         *string        `json:"blurhash"`
+}
+
+// AttachmentMeta is an attachment's sizes and focal point.
+type AttachmentMeta struct {
+	Original *MediaSize `json:"original,omitempty"`
+	Small    *MediaSize `json:"small,omitempty"`
+	Focus    *Focus     `json:"focus,omitempty"`
+}
+
+// MediaSize describes one rendition of an attachment.
+type MediaSize struct {
+	Width    int     `json:"width,omitempty"`
+	Height   int     `json:"height,omitempty"`
+	Size     string  `json:"size,omitempty"`
+	Aspect   float64 `json:"aspect,omitempty"`
+	Duration float64 `json:"duration,omitempty"`
+}
+
+// Focus is an image's focal point, each axis from -1 to 1.
+type Focus struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
 }
 
 // Mention is a status's Mention entity.
@@ -197,6 +222,49 @@ func (h *handler) renderer(v *storage.Account) *renderer {
 	return &renderer{in: h.in, base: h.in.BaseURL(), viewer: v}
 }
 
+// attachment renders a MediaAttachment. Remote files are served through
+// this instance's cache.
+func (rd *renderer) attachment(m *storage.Media) Attachment {
+	at := Attachment{ID: m.ID.String(), Type: m.Type, Description: optionalString(m.Description),
+		Blurhash: optionalString(m.Blurhash)}
+	if at.Type == "" {
+		at.Type = "unknown"
+	}
+	size := func(w, h int) *MediaSize {
+		if w <= 0 || h <= 0 {
+			return nil
+		}
+		return &MediaSize{Width: w, Height: h, Size: fmt.Sprintf("%dx%d", w, h), Aspect: float64(w) / float64(h)}
+	}
+	at.Meta.Original = size(m.Width, m.Height)
+	if m.Duration > 0 {
+		if at.Meta.Original == nil {
+			at.Meta.Original = &MediaSize{}
+		}
+		at.Meta.Original.Duration = m.Duration
+	}
+	at.Meta.Small = size(m.SmallWidth, m.SmallHeight)
+	if m.Type == "image" || m.Type == "video" || m.Type == "gifv" {
+		at.Meta.Focus = &Focus{X: m.FocusX, Y: m.FocusY}
+	}
+	switch {
+	case !m.Local():
+		link := files.ProxyURL(rd.base, m.ID)
+		at.URL, at.PreviewURL, at.RemoteURL = &link, &link, &m.RemoteURL
+	case m.File != "":
+		link := rd.in.MediaURL(m.File, m.MIME)
+		at.URL = &link
+		switch {
+		case m.Preview != "":
+			preview := rd.in.MediaURL(m.Preview, "image/jpeg")
+			at.PreviewURL = &preview
+		case m.Type == "image":
+			at.PreviewURL = &link
+		} // video and sound without a frame: no preview (null)
+	}
+	return at
+}
+
 // account renders an Account.
 func (rd *renderer) account(a *storage.Account) Account {
 	acct := a.Username
@@ -204,6 +272,12 @@ func (rd *renderer) account(a *storage.Account) Account {
 		acct += "@" + a.Domain
 	}
 	avatar, header := a.AvatarURL, a.HeaderURL
+	if !a.Local() && avatar != "" {
+		avatar = files.AvatarURL(rd.base, a.ID)
+	}
+	if !a.Local() && header != "" {
+		header = files.HeaderURL(rd.base, a.ID)
+	}
 	if avatar == "" {
 		avatar = rd.base + pathDefaultAvatar
 	}
@@ -277,21 +351,12 @@ func (rd *renderer) status(tx *storage.Tx, s *storage.Status) (Status, error) {
 		st.Reblog = &inner
 		st.Content, st.URL = "", nil
 	}
-	for i, a := range s.Attachments {
-		typ := "unknown"
-		switch {
-		case strings.HasPrefix(a.MediaType, "image/gif"):
-			typ = "gifv"
-		case strings.HasPrefix(a.MediaType, "image/"):
-			typ = "image"
-		case strings.HasPrefix(a.MediaType, "video/"):
-			typ = "video"
-		case strings.HasPrefix(a.MediaType, "audio/"):
-			typ = "audio"
-		}
-		st.MediaAttachments = append(st.MediaAttachments, Attachment{ID: s.ID.String() + "-" + strconv.Itoa(i), Type: typ,
-			URL: a.URL, PreviewURL: a.URL, RemoteURL: optionalString(a.URL), Description: optionalString(a.Description),
-			Blurhash: optionalString(a.Blurhash)})
+	attachments, err := tx.StatusMedia(s)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, m := range attachments {
+		st.MediaAttachments = append(st.MediaAttachments, rd.attachment(m))
 	}
 	for _, id := range s.Mentions {
 		m, err := tx.Account(id)

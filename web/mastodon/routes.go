@@ -1,16 +1,20 @@
 package mastodon
 
 import (
+	"context"
 	"embed"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/media"
 	"github.com/rhizome-fed/rhizome/web/respond"
+	"github.com/rhizome-fed/rhizome/web/streaming"
 )
 
 // Options configures the API.
@@ -24,6 +28,13 @@ type Options struct {
 	// may make in five minutes. Zero means 300, Mastodon's default;
 	// negative turns the limit off (benchmarks).
 	RateLimit int
+	// Media bounds uploads; zero fields mean the media package's defaults.
+	Media media.Limits
+	// Hub carries live events to streaming clients. Nil turns the
+	// streaming API off.
+	Hub *streaming.Hub
+	// AllowHTTPPush accepts push endpoints over plain HTTP (tests).
+	AllowHTTPPush bool
 }
 
 type handler struct {
@@ -34,6 +45,31 @@ type handler struct {
 	idem      idempotency
 	limits    limiter
 	peerCache peerCache
+	uploads   *uploads
+}
+
+// API is the mounted client API; Run does its background work.
+type API struct {
+	h *handler
+}
+
+// Run processes uploads in the background, removes stale ones and feeds
+// committed changes to streaming clients, until ctx ends.
+func (a *API) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.h.uploads.run(ctx)
+	}()
+	if a.h.opts.Hub != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.h.runStreaming(ctx)
+		}()
+	}
+	wg.Wait()
 }
 
 //go:embed static/*.png
@@ -46,11 +82,16 @@ const (
 )
 
 // Mount adds the Mastodon client API to r.
-func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger, opts Options) {
+func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger, opts Options) *API {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
+	h.uploads = newUploads(h)
+	if opts.Hub != nil {
+		// Before the API subrouter, which answers every other /api path.
+		opts.Hub.Register(r)
+	}
 	// Preflights for every API path, answered by cors before the API
 	// subrouter sees them (so unknown paths keep their 404).
 	r.PathPrefix("/api/").Methods(http.MethodOptions).Handler(cors(http.NotFoundHandler()))
@@ -137,15 +178,15 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"GET", "/v1/favourites", userOnly, "read:favourites", h.favourites},
 
 		{"GET", "/v2/filters", userOnly, "read:filters", h.filtersV2},
-		{"POST", "/v2/filters", userOnly, "write:filters", h.saveFilterV2},
+		{"POST", "/v2/filters", userOnly, "write:filters", h.announcesFilters(h.saveFilterV2)},
 		{"GET", "/v2/filters/{id:[0-9]+}", userOnly, "read:filters", h.getFilterV2},
-		{"PUT", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.saveFilterV2},
-		{"DELETE", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.deleteFilterV2},
+		{"PUT", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.announcesFilters(h.saveFilterV2)},
+		{"DELETE", "/v2/filters/{id:[0-9]+}", userOnly, "write:filters", h.announcesFilters(h.deleteFilterV2)},
 		{"GET", "/v1/filters", userOnly, "read:filters", h.filtersV1},
-		{"POST", "/v1/filters", userOnly, "write:filters", h.createFilterV1},
+		{"POST", "/v1/filters", userOnly, "write:filters", h.announcesFilters(h.createFilterV1)},
 		{"GET", "/v1/filters/{id:[0-9]+}", userOnly, "read:filters", h.getFilterV1},
-		{"PUT", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.updateFilterV1},
-		{"DELETE", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.deleteFilterV1},
+		{"PUT", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.announcesFilters(h.updateFilterV1)},
+		{"DELETE", "/v1/filters/{id:[0-9]+}", userOnly, "write:filters", h.announcesFilters(h.deleteFilterV1)},
 
 		{"GET", "/v1/lists", userOnly, "read:lists", h.lists},
 		{"POST", "/v1/lists", userOnly, "write:lists", h.saveList},
@@ -170,12 +211,23 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"GET", "/v1/timelines/home", userOnly, "read:statuses", h.homeTimeline},
 		{"GET", "/v1/timelines/public", public, "read:statuses", h.publicTimeline},
 		{"GET", "/v1/timelines/tag/{tag}", public, "read:statuses", h.tagTimeline},
+
+		{"POST", "/v1/media", userOnly, "write:media", h.uploadMedia(false)},
+		{"POST", "/v2/media", userOnly, "write:media", h.uploadMedia(true)},
+		{"GET", "/v1/media/{id:[0-9]+}", userOnly, "write:media", h.getMedia},
+		{"PUT", "/v1/media/{id:[0-9]+}", userOnly, "write:media", h.updateMedia},
+
+		{"POST", "/v1/push/subscription", userOnly, "push", h.subscribePush},
+		{"GET", "/v1/push/subscription", userOnly, "push", h.getPushSubscription},
+		{"PUT", "/v1/push/subscription", userOnly, "push", h.updatePushSubscription},
+		{"DELETE", "/v1/push/subscription", userOnly, "push", h.deletePushSubscription},
 	}
 	for _, rt := range routes {
 		api.HandleFunc(rt.path, h.guard(rt.level, rt.scope, rt.fn)).Methods(rt.method)
 	}
 	r.HandleFunc(pathDefaultAvatar, serveStatic("static/avatar.png")).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(pathDefaultHeader, serveStatic("static/header.png")).Methods(http.MethodGet, http.MethodHead)
+	return &API{h: h}
 }
 
 func serveStatic(name string) http.HandlerFunc {

@@ -135,8 +135,9 @@ func (h *handler) createStatus(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	if len(list(p, "media_ids")) > 0 {
-		respond.Error(w, r, h.log, &activitypub.InvalidError{Field: "media_ids", Reason: "cannot be used yet: media uploads are not supported"})
+	mediaIDs, err := idList(p, "media_ids")
+	if err != nil {
+		respond.Error(w, r, h.log, err)
 		return
 	}
 	if _, ok := p["poll[options][]"]; ok {
@@ -146,7 +147,7 @@ func (h *handler) createStatus(w http.ResponseWriter, r *http.Request) {
 	sensitive, _ := boolParam(p, "sensitive")
 	d := activitypub.Draft{
 		Text: p.Get("status"), Visibility: p.Get("visibility"), SpoilerText: p.Get("spoiler_text"),
-		Sensitive: sensitive, Language: p.Get("language"),
+		Sensitive: sensitive, Language: p.Get("language"), MediaIDs: mediaIDs,
 	}
 	if d.Visibility == "" || d.Language == "" {
 		// The user's posting defaults.
@@ -221,8 +222,15 @@ func (h *handler) editStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sensitive, _ := boolParam(p, "sensitive")
+	mediaIDs := s.MediaIDs // an edit without media_ids keeps the attachments
+	if _, given := p["media_ids"]; given || len(p["media_ids[]"]) > 0 {
+		if mediaIDs, err = idList(p, "media_ids"); err != nil {
+			respond.Error(w, r, h.log, err)
+			return
+		}
+	}
 	edited, err := h.in.EditStatus(r.Context(), viewer(r), s.ID, activitypub.Draft{
-		Text: p.Get("status"), SpoilerText: p.Get("spoiler_text"), Sensitive: sensitive,
+		Text: p.Get("status"), SpoilerText: p.Get("spoiler_text"), Sensitive: sensitive, MediaIDs: mediaIDs,
 	})
 	if err != nil {
 		respond.Error(w, r, h.log, err)

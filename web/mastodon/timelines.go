@@ -148,7 +148,7 @@ func (h *handler) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	onlyMedia, _ := boolParam(q, "only_media")
 	h.timeline(w, r, "public", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
 		return tx.PublicTimeline(p, local, remote)
-	}, func(_ *storage.Tx, s *storage.Status) bool { return !onlyMedia || len(s.Attachments) > 0 })
+	}, func(_ *storage.Tx, s *storage.Status) bool { return !onlyMedia || len(s.MediaIDs) > 0 })
 }
 
 // tagTimeline serves GET /api/v1/timelines/tag/:hashtag.

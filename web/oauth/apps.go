@@ -46,7 +46,7 @@ type credentialApplication struct {
 }
 
 // renderApp is the one renderer of the Application entity.
-func renderApp(a *storage.App) application {
+func renderApp(a *storage.App, vapidKey string) application {
 	app := application{
 		ID:           a.ID.String(),
 		Name:         a.Name,
@@ -54,7 +54,7 @@ func renderApp(a *storage.App) application {
 		RedirectURI:  strings.Join(a.RedirectURIs, "\n"),
 		RedirectURIs: a.RedirectURIs,
 		ClientID:     a.ClientID,
-		VapidKey:     "", // no Web Push yet
+		VapidKey:     vapidKey,
 	}
 	if a.Website != "" {
 		app.Website = &a.Website
@@ -85,7 +85,7 @@ func (h *handler) createApp(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "app registered", "app_id", app.ID, "app_name", app.Name)
 	respond.JSON(w, http.StatusOK, credentialApplication{
-		application:  renderApp(app),
+		application:  renderApp(app, h.in.PushKey()),
 		ClientSecret: string(clientSecret),
 	})
 }
@@ -178,7 +178,7 @@ func (h *handler) verifyApp(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, renderApp(app))
+	respond.JSON(w, http.StatusOK, renderApp(app, h.in.PushKey()))
 }
 
 // appOfToken returns the app of the request's bearer token, or ErrNoToken.

@@ -93,6 +93,12 @@ func BearerToken(store *storage.Store, r *http.Request) (*storage.Token, error) 
 	if !ok {
 		raw = r.URL.Query().Get("access_token")
 	}
+	return LookupToken(store, raw)
+}
+
+// LookupToken returns the stored token for a raw access token, or
+// ErrNoToken.
+func LookupToken(store *storage.Store, raw string) (*storage.Token, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || len(raw) > 512 {
 		return nil, ErrNoToken

@@ -7,6 +7,7 @@
 //   RHIZOME_A_DOMAIN, RHIZOME_B_DOMAIN      the instances' domains, e.g. localhost:8080
 //   RHIZOME_A_EMAIL, RHIZOME_A_PASSWORD, RHIZOME_A_USERNAME   a local account on A
 //   RHIZOME_B_EMAIL, RHIZOME_B_PASSWORD, RHIZOME_B_USERNAME   a local account on B
+//   RHIZOME_IMAGE                           a PNG file the test generated, to upload
 //   MASTO_LOG (optional)                    masto's log level, e.g. "info" or "debug"
 //
 // Every check throws on failure; the script exits non-zero with the step
@@ -19,11 +20,12 @@ import { readFileSync } from "node:fs";
 import {
   createOAuthAPIClient,
   createRestAPIClient,
+  createStreamingAPIClient,
   MastoHttpError,
 } from "masto";
 
 const OOB = "urn:ietf:wg:oauth:2.0:oob";
-const SCOPES = "read write follow";
+const SCOPES = "read write follow push";
 const DEADLINE_MS = 30_000; // hang guard for federation, not a timed assertion
 
 const mastoVersion = JSON.parse(
@@ -212,14 +214,27 @@ async function signIn(inst) {
     await assert.rejects(exchange, (e) => e instanceof MastoHttpError && e.statusCode === 400);
   });
 
-  return createRestAPIClient({ url: inst.url, accessToken: token.accessToken, log });
+  return { rest: createRestAPIClient({ url: inst.url, accessToken: token.accessToken, log }), token: token.accessToken };
+}
+
+// nextEvent reads a streaming subscription until match accepts an event.
+async function nextEvent(events, what, match) {
+  const timer = setTimeout(() => events.return && events.return(), DEADLINE_MS); // hang guard
+  try {
+    for await (const e of events) {
+      if (match(e)) return e;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`the stream ended before ${what}`);
 }
 
 // --- the scenario ---
 
 async function main() {
-  const alice = await signIn(A);
-  const bob = await signIn(B);
+  const { rest: alice, token: aliceToken } = await signIn(A);
+  const { rest: bob } = await signIn(B);
   const aliceAcctOnB = `${A.username}@${A.domain}`;
   const bobAcctOnA = `${B.username}@${B.domain}`;
 
@@ -272,9 +287,59 @@ async function main() {
   assert.equal(secondOnB.account.acct, aliceAcctOnB);
   assert.match(secondOnB.content, /Second post from Alice/);
 
-  const reply = await step("B: reply mentioning alice", () =>
-    bob.v1.statuses.create({ status: `@${aliceAcctOnB} Welcome, nice post!`, inReplyToId: secondOnB.id }),
+  // alice listens for notifications over the streaming API, at the URL
+  // the instance advertises, with the token sent as masto sends it (in
+  // Sec-WebSocket-Protocol).
+  const streamingURL = await step("A: streaming URL from /api/v2/instance", async () => {
+    const inst = await alice.v2.instance.fetch();
+    assert.match(inst.configuration.urls.streaming, /^wss?:\/\//);
+    assert.ok(inst.configuration.vapid.publicKey, "no VAPID key in the instance");
+    assert.ok(inst.configuration.mediaAttachments.supportedMimeTypes.includes("image/png"));
+    return inst.configuration.urls.streaming;
+  });
+  const streaming = createStreamingAPIClient({ streamingApiUrl: streamingURL, accessToken: aliceToken, retry: false, log });
+  const notifications = streaming.user.notification.subscribe();
+  await step("A: streaming health", async () => {
+    const health = await fetch(`${A.url}/api/v1/streaming/health`);
+    assert.equal(await health.text(), "OK");
+  });
+  // Start reading now: masto connects when the iteration starts. The
+  // mention comes after an upload, a post and a delivery.
+  let reply;
+  const mentioned = nextEvent(notifications.values(), "the mention notification", (e) =>
+    e.event === "notification" && e.payload.type === "mention" && e.payload.status.mediaAttachments.length > 0);
+  await sleep(300); // let the subscription reach the server before the mention
+
+  const alt = "A small test picture: a gradient";
+  const picture = await step("B: upload an image with alt text (v2/media)", async () => {
+    const file = new Blob([readFileSync(env("RHIZOME_IMAGE"))], { type: "image/png" });
+    let m = await bob.v2.media.create({ file, description: alt, focus: "0.25,-0.5" });
+    m = await eventually("the upload processed", async () => {
+      const cur = m.url ? m : await bob.v1.media.$select(m.id).fetch();
+      return cur.url && cur;
+    });
+    assert.equal(m.type, "image");
+    assert.equal(m.description, alt);
+    assert.ok(m.blurhash, "no blurhash");
+    assert.equal(m.meta.focus.x, 0.25);
+    return m;
+  });
+
+  reply = await step("B: reply mentioning alice, with the picture", () =>
+    bob.v1.statuses.create({ status: `@${aliceAcctOnB} Welcome, nice post!`, inReplyToId: secondOnB.id, mediaIds: [picture.id] }),
   );
+  assert.equal(reply.mediaAttachments.length, 1);
+  assert.equal(reply.mediaAttachments[0].description, alt);
+
+  const live = await step("A: the mention arrives over the streaming API", () => mentioned);
+  notifications.unsubscribe();
+  streaming.close();
+  assert.equal(live.payload.status.uri, reply.uri);
+  const liveAttachment = live.payload.status.mediaAttachments[0];
+  assert.ok(liveAttachment, "the streamed mention has no attachment");
+  assert.equal(liveAttachment.description, alt);
+  assert.equal(liveAttachment.blurhash, picture.blurhash);
+  assert.equal(liveAttachment.remoteUrl, picture.url);
   assert.equal(reply.inReplyToId, secondOnB.id);
   assert.ok(
     reply.mentions.some((m) => m.acct === aliceAcctOnB),
@@ -357,6 +422,8 @@ async function main() {
       b: { url: B.url, account: bobMe.acct },
       resolved: aliceOnB.acct,
       notifications: wanted,
+      streamed: live.payload.type,
+      uploaded: picture.type,
       home_pages: pages,
       deleted: doomed.id,
     }),

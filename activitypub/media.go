@@ -1,0 +1,360 @@
+package activitypub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// Media limits, as Mastodon's defaults.
+const (
+	defaultMaxAttachments = 4
+	maxDescriptionChars   = 1500
+	maxRemoteAttachments  = 16
+	defaultMaxRemoteBytes = 40 << 20
+	remoteFileTimeout     = 60 * time.Second
+)
+
+// mediaExtensions maps the MIME types we store and serve to the file
+// extension in their URLs. The extension decides the Content-Type a file
+// is served with, so only media types appear here: never HTML or SVG.
+var mediaExtensions = map[string]string{
+	"image/jpeg":      ".jpg",
+	"image/png":       ".png",
+	"image/gif":       ".gif",
+	"image/webp":      ".webp",
+	"image/bmp":       ".bmp",
+	"video/mp4":       ".mp4",
+	"video/webm":      ".webm",
+	"video/quicktime": ".mov",
+	"video/avi":       ".avi",
+	"audio/mpeg":      ".mp3",
+	"audio/ogg":       ".ogg",
+	"application/ogg": ".ogx",
+	"audio/wave":      ".wav",
+	"audio/flac":      ".flac",
+	"audio/aac":       ".aac",
+	"audio/mp4":       ".m4a",
+	"audio/webm":      ".weba",
+}
+
+// MaxAttachments is how many files a local post may carry.
+func (in *Instance) MaxAttachments() int { return in.maxAttachments }
+
+// MediaURL is the address a stored file is served at: content-addressed,
+// so it never changes and may be cached for ever.
+func (in *Instance) MediaURL(hash, mime string) string {
+	ext, ok := mediaExtensions[mime]
+	if !ok {
+		ext = ".bin"
+	}
+	return in.BaseURL() + "/media/" + hash + ext
+}
+
+// MediaMIMETypes lists the types of files served here, sorted.
+func MediaMIMETypes() []string {
+	out := make([]string, 0, len(mediaExtensions))
+	for mime := range mediaExtensions {
+		out = append(out, mime)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MediaMIME returns the type a file served under ext (".jpg") has, and
+// whether ext is one we serve.
+func MediaMIME(ext string) (string, bool) {
+	for mime, e := range mediaExtensions {
+		if e == ext {
+			return mime, true
+		}
+	}
+	return "", false
+}
+
+// ServableMIME reports whether content sniffed as mime may be served from
+// this origin. Remote files of any other type are refused.
+func ServableMIME(mime string) bool {
+	_, ok := mediaExtensions[mime]
+	return ok
+}
+
+// attachmentObject renders a local attachment as Mastodon and GoToSocial
+// expect it: a Document (Image for pictures) with its alt text, blurhash,
+// focal point and size.
+func (in *Instance) attachmentObject(m *storage.Media) map[string]any {
+	typ := "Document"
+	if m.Type == "image" {
+		typ = "Image"
+	}
+	doc := map[string]any{
+		"type":      typ,
+		"mediaType": m.MIME,
+		"url":       in.MediaURL(m.File, m.MIME),
+		"name":      nil,
+	}
+	if m.Description != "" {
+		doc["name"] = m.Description
+	}
+	if m.Blurhash != "" {
+		doc["blurhash"] = m.Blurhash
+	}
+	if m.Width > 0 && m.Height > 0 {
+		doc["width"], doc["height"] = m.Width, m.Height
+	}
+	if m.Type == "image" || m.Type == "video" {
+		doc["focalPoint"] = []float64{m.FocusX, m.FocusY}
+	}
+	return doc
+}
+
+// parseAttachments reads a remote Note's attachments into media records
+// without IDs; their files stay remote until a client asks for them.
+func parseAttachments(object map[string]any, author storage.ID, at time.Time) []storage.Media {
+	var out []storage.Media
+	for _, a := range asList(object["attachment"]) {
+		m, ok := a.(map[string]any)
+		if !ok || len(out) == maxRemoteAttachments {
+			continue
+		}
+		link := httpURL(stringProp(m, "url"))
+		if link == "" {
+			if links, ok := m["url"].([]any); ok && len(links) > 0 {
+				if l, ok := links[0].(map[string]any); ok {
+					link = httpURL(stringProp(l, "href"))
+				}
+			}
+		}
+		if link == "" {
+			continue
+		}
+		mime := truncate(stringProp(m, "mediaType"), 100)
+		rec := storage.Media{AccountID: author, Type: storage.MediaTypeOf(mime), MIME: mime, RemoteURL: link,
+			Description: truncate(stringProp(m, "name"), maxDescriptionChars),
+			Blurhash:    truncate(stringProp(m, "blurhash"), 100), CreatedAt: at}
+		if w, ok := m["width"].(float64); ok && w > 0 && w < 1e5 {
+			rec.Width = int(w)
+		}
+		if h, ok := m["height"].(float64); ok && h > 0 && h < 1e5 {
+			rec.Height = int(h)
+		}
+		if fp, ok := m["focalPoint"].([]any); ok && len(fp) == 2 {
+			x, _ := fp[0].(float64)
+			y, _ := fp[1].(float64)
+			rec.FocusX, rec.FocusY = clampFocus(x), clampFocus(y)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func clampFocus(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return math.Max(-1, math.Min(1, v))
+}
+
+// storeAttachments writes parsed remote attachments for status s, with the
+// IDs allocated for them, and records their IDs on s.
+func storeAttachments(tx *storage.Tx, s *storage.Status, media []storage.Media, ids []storage.ID) error {
+	s.MediaIDs = nil
+	for i := range media {
+		if i >= len(ids) {
+			break
+		}
+		m := media[i]
+		m.ID, m.StatusID = ids[i], s.ID
+		if err := tx.PutMedia(&m); err != nil {
+			return err
+		}
+		s.MediaIDs = append(s.MediaIDs, m.ID)
+	}
+	return nil
+}
+
+// newIDs allocates n IDs before a transaction.
+func (in *Instance) newIDs(n int) []storage.ID {
+	ids := make([]storage.ID, n)
+	for i := range ids {
+		ids[i] = in.store.NewID()
+	}
+	return ids
+}
+
+// checkAttachable loads the uploads a local post wants to attach: each
+// must be the author's own, finished and not on another status (the edit
+// of status keep may keep its own).
+func (in *Instance) checkAttachable(author *storage.Account, ids []storage.ID, keep storage.ID) ([]*storage.Media, error) {
+	if len(ids) > in.maxAttachments {
+		return nil, &InvalidError{"media_ids", fmt.Sprintf("can hold at most %d files", in.maxAttachments)}
+	}
+	var out []*storage.Media
+	err := in.store.View(func(tx *storage.Tx) error {
+		for _, id := range ids {
+			m, err := tx.Media(id)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				return &InvalidError{"media_ids", fmt.Sprintf("%s is not a known upload", id)}
+			case err != nil:
+				return err
+			case m.AccountID != author.ID || m.Use != "" || !m.Local():
+				return &InvalidError{"media_ids", fmt.Sprintf("%s is not a known upload", id)}
+			case m.StatusID != 0 && m.StatusID != keep:
+				return &InvalidError{"media_ids", fmt.Sprintf("%s is attached to another post", id)}
+			case m.Processing:
+				return &InvalidError{"media_ids", "cannot attach files that have not finished processing; try again in a moment"}
+			case m.Failed != "":
+				return &InvalidError{"media_ids", fmt.Sprintf("%s could not be processed", id)}
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// attach marks uploads as belonging to status id inside its transaction;
+// an upload claimed by another post meanwhile fails the transaction.
+func attach(tx *storage.Tx, id storage.ID, media []*storage.Media) error {
+	for _, m := range media {
+		current, err := tx.Media(m.ID)
+		if err != nil {
+			return err
+		}
+		if current.StatusID != 0 && current.StatusID != id {
+			return &InvalidError{"media_ids", fmt.Sprintf("%s is attached to another post", m.ID)}
+		}
+		current.StatusID = id
+		if err := tx.PutMedia(current); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrNotMedia is returned for a remote file that is not an image, video or
+// sound we serve.
+var ErrNotMedia = errors.New("not a media file we serve")
+
+// RemoteFile returns the cached copy of a remote file (an attachment,
+// avatar or header), fetching it first when it is not cached: through the
+// SSRF-guarded client, within the size limit, and only when its content
+// is an image, video or sound.
+func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.RemoteFile, error) {
+	var cached *storage.RemoteFile
+	err := in.store.View(func(tx *storage.Tx) error {
+		var err error
+		cached, err = tx.RemoteFile(rawURL)
+		return err
+	})
+	if err == nil {
+		if _, statErr := in.store.Blobs().Stat(cached.Hash); statErr == nil {
+			return cached, nil
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%w: %q is not a URL", ErrFetch, rawURL)
+	}
+	if err := in.checkRemoteURL(u); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, remoteFileTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	req.Header.Set("User-Agent", in.agent)
+	resp, err := in.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: GET %s: status %d", ErrFetch, u.Redacted(), resp.StatusCode)
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(resp.Body, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
+	}
+	head = head[:n]
+	mime := in.sniff(head)
+	if !ServableMIME(mime) {
+		return nil, fmt.Errorf("%w: GET %s: %q", ErrNotMedia, u.Redacted(), mime)
+	}
+	blob, err := in.store.Blobs().Put(io.MultiReader(strings.NewReader(string(head)), resp.Body), in.maxRemoteBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
+	}
+	f := &storage.RemoteFile{Hash: blob.Hash, MIME: mime, Size: blob.Size, FetchedAt: in.now().UTC()}
+	if err := in.store.Batch(ctx, func(tx *storage.Tx) error { return tx.PutRemoteFile(rawURL, f) }); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// PruneRemoteFiles drops cached remote files fetched before cutoff; they
+// are fetched again when next asked for. progress, if not nil, hears the
+// running count after each batch.
+func (in *Instance) PruneRemoteFiles(ctx context.Context, cutoff time.Time, progress func(done int)) (int, error) {
+	const batch = 200
+	done := 0
+	from := ""
+	for {
+		var urls []string
+		if err := in.store.View(func(tx *storage.Tx) error {
+			var err error
+			urls, err = tx.RemoteFilesBefore(cutoff, from, batch)
+			return err
+		}); err != nil {
+			return done, err
+		}
+		if len(urls) == 0 {
+			return done, nil
+		}
+		if err := in.store.Update(ctx, func(tx *storage.Tx) error {
+			for _, u := range urls {
+				if err := tx.DropRemoteFile(u); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return done, err
+		}
+		done += len(urls)
+		from = urls[len(urls)-1]
+		if progress != nil {
+			progress(done)
+		}
+	}
+}
+
+// sameAttachments reports whether an edit left a remote status's
+// attachments as they were.
+func sameAttachments(old []*storage.Media, fresh []storage.Media) bool {
+	if len(old) != len(fresh) {
+		return false
+	}
+	for i, m := range old {
+		f := fresh[i]
+		if m.RemoteURL != f.RemoteURL || m.Description != f.Description || m.FocusX != f.FocusX || m.FocusY != f.FocusY {
+			return false
+		}
+	}
+	return true
+}

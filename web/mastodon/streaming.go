@@ -1,0 +1,286 @@
+package mastodon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/oauth"
+	"github.com/rhizome-fed/rhizome/web/streaming"
+)
+
+// changeQueueSize bounds the committed changes waiting to be rendered
+// for streaming; when rendering falls that far behind, live updates are
+// dropped (clients catch up from the timelines) rather than slowing
+// commits.
+const changeQueueSize = 4096
+
+// streamed is what Keep needs to know about a status message.
+type streamed struct {
+	status *storage.Status
+}
+
+// runStreaming watches committed changes and publishes them to the hub
+// until ctx ends.
+func (h *handler) runStreaming(ctx context.Context) {
+	changes := make(chan storage.Change, changeQueueSize)
+	var dropped atomic.Int64 // commit callbacks run on several goroutines
+	h.store.Watch(func(c storage.Change) {
+		select {
+		case changes <- c:
+		default:
+			dropped.Add(1)
+		}
+	})
+	defer h.store.Watch(nil)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-changes:
+			if n := dropped.Swap(0); n > 0 {
+				h.log.WarnContext(ctx, "streaming fell behind; live events dropped", "count", n)
+			}
+			if err := h.publishChange(c); err != nil {
+				h.log.WarnContext(ctx, "streaming event not sent", "err", err)
+			}
+		}
+	}
+}
+
+// publishChange renders one change once and publishes it to every
+// channel that should hear it.
+func (h *handler) publishChange(c storage.Change) error {
+	hub := h.opts.Hub
+	switch c.Kind {
+	case storage.NotificationAdded:
+		n := c.Notification
+		var payload []byte
+		var ok bool
+		err := h.store.View(func(tx *storage.Tx) error {
+			recipient, err := tx.Account(n.RecipientID)
+			if err != nil {
+				return err
+			}
+			rd := h.renderer(recipient)
+			if err := rd.inContext(tx, "notifications"); err != nil {
+				return err
+			}
+			entity, shown, err := rd.notification(tx, n)
+			if err != nil || !shown {
+				return err
+			}
+			ok = true
+			payload, err = json.Marshal(entity)
+			return err
+		})
+		if err != nil || !ok {
+			return err
+		}
+		// Rendered for its one recipient, visibility and filters included.
+		m := &streaming.Message{Event: streaming.EventNotification, Payload: string(payload)}
+		hub.Publish(m, streaming.UserChannel(uint64(n.RecipientID)), streaming.NotificationChannel(uint64(n.RecipientID)))
+	case storage.StatusCreated, storage.StatusUpdated:
+		s := c.Status
+		var payload []byte
+		var channels []string
+		err := h.store.View(func(tx *storage.Tx) error {
+			st, err := h.renderer(nil).status(tx, s)
+			if err != nil {
+				return err
+			}
+			if payload, err = json.Marshal(st); err != nil {
+				return err
+			}
+			channels, err = statusChannels(tx, s)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		event := streaming.EventUpdate
+		if c.Kind == storage.StatusUpdated {
+			event = streaming.EventStatusUpdate
+		}
+		hub.Publish(&streaming.Message{Event: event, Payload: string(payload), Data: streamed{status: s}}, channels...)
+	case storage.StatusDeleted:
+		s := c.Status
+		var channels []string
+		err := h.store.View(func(tx *storage.Tx) error {
+			var err error
+			channels, err = statusChannels(tx, s)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// No Keep check for deletes: telling someone an ID is gone reveals
+		// nothing, and a client that never saw it ignores it.
+		hub.Publish(&streaming.Message{Event: streaming.EventDelete, Payload: s.ID.String()}, channels...)
+	}
+	return nil
+}
+
+// statusChannels lists where a status goes live: the home timelines it
+// was fanned into (and those owners' lists that hold its author), the
+// public and hashtag streams when public, and the direct streams of the
+// people in a direct conversation.
+func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
+	var out []string
+	for _, owner := range s.HomeOf {
+		out = append(out, streaming.UserChannel(uint64(owner)))
+		lists, err := tx.ListsOf(owner)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lists {
+			members, err := tx.ListMembers(l.ID)
+			if err != nil {
+				return nil, err
+			}
+			if slices.Contains(members, s.AccountID) {
+				out = append(out, streaming.ListChannel(uint64(l.ID)))
+			}
+		}
+	}
+	switch s.Visibility {
+	case storage.VisibilityPublic:
+		out = append(out, streaming.PublicChannel)
+		if s.Local {
+			out = append(out, streaming.LocalChannel)
+		} else {
+			out = append(out, streaming.RemoteChannel)
+		}
+		for _, tag := range s.Tags {
+			out = append(out, streaming.HashtagChannel(tag, false))
+			if s.Local {
+				out = append(out, streaming.HashtagChannel(tag, true))
+			}
+		}
+	case storage.VisibilityDirect:
+		for _, id := range append([]storage.ID{s.AccountID}, s.Mentions...) {
+			if a, err := tx.Account(id); err == nil && a.Local() {
+				out = append(out, streaming.DirectChannel(uint64(id)))
+			}
+		}
+	}
+	return out, nil
+}
+
+// streamBackend is the API's side of the streaming hub.
+type streamBackend struct{ h *handler }
+
+// StreamingBackend returns what the streaming hub needs from the API:
+// token checks, subscription rights and per-viewer filtering.
+func StreamingBackend(in *activitypub.Instance, store *storage.Store) streaming.Backend {
+	return streamBackend{h: &handler{in: in, store: store}}
+}
+
+func (b streamBackend) Authenticate(_ context.Context, token string) (streaming.Viewer, error) {
+	t, err := oauth.LookupToken(b.h.store, token)
+	if errors.Is(err, oauth.ErrNoToken) {
+		return streaming.Viewer{}, fmt.Errorf("%w: the access token is invalid", streaming.ErrUnauthorized)
+	}
+	if err != nil {
+		return streaming.Viewer{}, err
+	}
+	if t.AccountID == 0 {
+		return streaming.Viewer{}, fmt.Errorf("%w: streaming needs a user token", streaming.ErrForbidden)
+	}
+	var a *storage.Account
+	if err := b.h.store.View(func(tx *storage.Tx) error {
+		a, err = tx.Account(t.AccountID)
+		return err
+	}); err != nil || a.Suspended {
+		return streaming.Viewer{}, fmt.Errorf("%w: the access token is invalid", streaming.ErrUnauthorized)
+	}
+	return streaming.Viewer{AccountID: uint64(t.AccountID), Scopes: t.Scopes}, nil
+}
+
+// Authorize checks scopes as Mastodon's streaming server does (read, or
+// read:statuses; read:notifications for notifications only) and that a
+// list belongs to the viewer.
+func (b streamBackend) Authorize(_ context.Context, v streaming.Viewer, s streaming.Stream) error {
+	need := "read:statuses"
+	if s.Name == "user:notification" {
+		need = "read:notifications"
+	}
+	if !oauth.Covers(v.Scopes, need) {
+		return fmt.Errorf("%w: this stream needs the %s scope", streaming.ErrForbidden, need)
+	}
+	if s.Name == "list" {
+		var l *storage.List
+		err := b.h.store.View(func(tx *storage.Tx) error {
+			var err error
+			l, err = tx.List(storage.ID(s.List))
+			return err
+		})
+		if err != nil || uint64(l.OwnerID) != v.AccountID {
+			return fmt.Errorf("%w: no such list", streaming.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// Keep hides statuses the viewer may not see (visibility, blocks), from
+// accounts they mute, or that their filters hide in that context.
+func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
+	d, ok := m.Data.(streamed)
+	if !ok || d.status == nil {
+		return true
+	}
+	keep := false
+	_ = b.h.store.View(func(tx *storage.Tx) error {
+		me, err := tx.Account(storage.ID(v.AccountID))
+		if err != nil || !activitypub.VisibleTo(tx, d.status, me) {
+			return err
+		}
+		if d.status.AccountID != me.ID {
+			if muted, err := tx.Mutes(me.ID, d.status.AccountID); err != nil || muted {
+				return err
+			}
+		}
+		rd := b.h.renderer(me)
+		context := "public"
+		if slices.Contains(d.status.HomeOf, me.ID) {
+			context = "home"
+		}
+		if err := rd.inContext(tx, context); err != nil {
+			return err
+		}
+		_, hide := rd.matchFilters(tx, d.status)
+		keep = !hide
+		return nil
+	})
+	return keep
+}
+
+// announcesFilters wraps a handler that changes the viewer's filters: on
+// success, their streams hear filters_changed so clients reload them.
+func (h *handler) announcesFilters(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next(rec, r)
+		if h.opts.Hub != nil && rec.status < 300 {
+			h.opts.Hub.Publish(&streaming.Message{Event: streaming.EventFiltersChanged},
+				streaming.UserChannel(uint64(viewer(r).ID)))
+		}
+	}
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}

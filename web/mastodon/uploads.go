@@ -1,0 +1,193 @@
+package mastodon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/rhizome-fed/rhizome/activitypub"
+	"github.com/rhizome-fed/rhizome/storage"
+)
+
+// uploads processes uploads in the background (video, audio, large
+// images) and removes uploads never attached to a post. Waiting uploads
+// are recorded in the store, so a restart picks them up again.
+type uploads struct {
+	h     *handler
+	queue chan storage.ID
+}
+
+func newUploads(h *handler) *uploads {
+	return &uploads{h: h, queue: make(chan storage.ID, uploadQueueSize)}
+}
+
+// wake queues an upload for processing. A full queue drops the wake-up:
+// the next sweep finds the upload in the store.
+func (u *uploads) wake(id storage.ID) {
+	select {
+	case u.queue <- id:
+	default:
+	}
+}
+
+// sweepInterval is how often waiting and stale uploads are looked for,
+// and released files removed.
+const sweepInterval = 10 * time.Minute
+
+// blobGrace keeps a released file that was written or re-put lately: an
+// upload of the same content may be about to commit its record.
+const blobGrace = time.Hour
+
+// run processes uploads until ctx ends.
+func (u *uploads) run(ctx context.Context) {
+	u.sweep(ctx)
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-u.queue:
+			u.process(ctx, id)
+		case <-tick.C:
+			u.sweep(ctx)
+		}
+	}
+}
+
+// sweep queues the uploads waiting for processing, deletes those left
+// unattached for a day and removes files no record holds.
+func (u *uploads) sweep(ctx context.Context) {
+	defer func() {
+		if n, err := u.h.store.CollectBlobs(ctx, blobGrace); err != nil {
+			u.h.log.ErrorContext(ctx, "removing released files failed", "err", err)
+		} else if n > 0 {
+			u.h.log.InfoContext(ctx, "removed released files", "count", n)
+		}
+	}()
+	var waiting, stale []storage.ID
+	if err := u.h.store.View(func(tx *storage.Tx) error {
+		var err error
+		if waiting, err = tx.ProcessingMedia(); err != nil {
+			return err
+		}
+		stale, err = tx.StaleUploads(time.Now().Add(-staleUploadAge), 500)
+		return err
+	}); err != nil {
+		u.h.log.ErrorContext(ctx, "looking for uploads failed", "err", err)
+		return
+	}
+	for _, id := range waiting {
+		u.wake(id)
+	}
+	if len(stale) == 0 {
+		return
+	}
+	err := u.h.store.Batch(ctx, func(tx *storage.Tx) error {
+		for _, id := range stale {
+			m, err := tx.Media(id)
+			if err != nil || m.StatusID != 0 {
+				continue // attached meanwhile
+			}
+			if err := tx.DeleteMedia(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		u.h.log.ErrorContext(ctx, "removing unattached uploads failed", "err", err)
+		return
+	}
+	u.h.log.InfoContext(ctx, "removed unattached uploads", "count", len(stale))
+}
+
+// process runs the media pipeline on one waiting upload.
+func (u *uploads) process(ctx context.Context, id storage.ID) {
+	var m *storage.Media
+	if err := u.h.store.View(func(tx *storage.Tx) error {
+		var err error
+		m, err = tx.Media(id)
+		return err
+	}); err != nil || !m.Processing {
+		return // gone or done
+	}
+	f, err := u.h.store.Blobs().Open(m.Upload)
+	if err != nil {
+		u.fail(ctx, m, "the upload was lost")
+		return
+	}
+	path := f.Name()
+	f.Close()
+	// Work on a copy: the original blob may be removed once processed.
+	tmp, err := u.h.store.Blobs().TempFile()
+	if err != nil {
+		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
+		return
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := copyFile(path, tmp.Name()); err != nil {
+		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
+		return
+	}
+	processed := *m
+	if err := u.h.processFile(ctx, &processed, tmp.Name()); err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the next start tries again
+		}
+		var invalid *activitypub.InvalidError
+		if errors.As(err, &invalid) {
+			u.fail(ctx, m, invalid.Reason)
+			return
+		}
+		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
+		return
+	}
+	err = u.h.store.Batch(ctx, func(tx *storage.Tx) error {
+		current, err := tx.Media(id)
+		if err != nil || !current.Processing {
+			return err
+		}
+		// Keep what the user changed meanwhile (alt text, focus).
+		processed.Description, processed.FocusX, processed.FocusY = current.Description, current.FocusX, current.FocusY
+		processed.StatusID = current.StatusID
+		return tx.PutMedia(&processed)
+	})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		u.h.log.ErrorContext(ctx, "storing processed upload failed", "media", id, "err", err)
+	}
+}
+
+// fail records why an upload could not be processed and drops its file.
+func (u *uploads) fail(ctx context.Context, m *storage.Media, reason string) {
+	err := u.h.store.Batch(ctx, func(tx *storage.Tx) error {
+		current, err := tx.Media(m.ID)
+		if err != nil {
+			return err
+		}
+		current.Processing, current.Upload, current.Failed = false, "", reason
+		return tx.PutMedia(current)
+	})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		u.h.log.ErrorContext(ctx, "recording failed upload failed", "media", m.ID, "err", err)
+	}
+}
+
+func copyFile(from, to string) error {
+	data, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := out.ReadFrom(data); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,31 @@
+package streaming
+
+import "context"
+
+// Viewer is the account a connection belongs to.
+type Viewer struct {
+	AccountID uint64
+	Scopes    []string // the token's scopes, opaque here
+}
+
+// Backend is what the server supplies: who a token is, what they may
+// subscribe to, and which messages they see.
+type Backend interface {
+	// Authenticate resolves an access token. A refusal wraps ErrUnauthorized
+	// (answered 401) or ErrForbidden (403). It runs on the request's
+	// goroutine, before any upgrade.
+	Authenticate(ctx context.Context, token string) (Viewer, error)
+
+	// Authorize decides whether v may subscribe to s: scope checks, list
+	// ownership. A refusal wraps ErrForbidden, ErrNotFound or
+	// ErrUnauthorized. It runs before the upgrade for a WebSocket's first
+	// stream and for an SSE request, and on the connection's reader
+	// goroutine for later subscriptions.
+	Authorize(ctx context.Context, v Viewer, s Stream) error
+
+	// Keep reports whether m should reach v (blocks, mutes, filters …). It
+	// is called on the connection's own goroutine, never the publisher's,
+	// once per delivery, and must not modify m. A slow Keep delays only
+	// that connection, until its queue fills and it is dropped.
+	Keep(v Viewer, m *Message) bool
+}

@@ -259,9 +259,18 @@ func TestStreaming_streams(t *testing.T) {
 
 	var dm map[string]any
 	callWith(t, client, "POST", base+"/api/v1/statuses", bobToken, map[string]any{"status": "@alice psst", "visibility": "direct"}, &dm)
-	waitFor(t, "the direct message on the direct stream", events, func(e wsEvent) bool {
-		return len(e.Stream) == 1 && e.Stream[0] == "direct" && strings.Contains(e.Payload, dm["id"].(string))
+	conv := waitFor(t, "the conversation on the direct stream", events, func(e wsEvent) bool {
+		return len(e.Stream) == 1 && e.Stream[0] == "direct" && e.Event == "conversation"
 	})
+	var c map[string]any
+	if err := json.Unmarshal([]byte(conv.Payload), &c); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := c["last_status"].(map[string]any)
+	accounts, _ := c["accounts"].([]any)
+	if last["id"] != dm["id"] || c["unread"] != true || len(accounts) != 1 || accounts[0].(map[string]any)["id"] != bob.ID.String() {
+		t.Errorf("conversation: %v", c)
+	}
 
 	callWith(t, client, "PUT", base+"/api/v1/statuses/"+id, bobToken, map[string]any{"status": "grown #rhizome"}, nil)
 	waitFor(t, "status.update after the edit", events, func(e wsEvent) bool {

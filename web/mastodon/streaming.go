@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
@@ -108,7 +109,12 @@ func (h *handler) publishChange(c storage.Change) error {
 		if c.Kind == storage.StatusUpdated {
 			event = streaming.EventStatusUpdate
 		}
+		direct := slices.DeleteFunc(slices.Clone(channels), func(ch string) bool { return !strings.HasPrefix(ch, "direct:") })
+		channels = slices.DeleteFunc(channels, func(ch string) bool { return strings.HasPrefix(ch, "direct:") })
 		hub.Publish(&streaming.Message{Event: event, Payload: string(payload), Data: streamed{status: s}}, channels...)
+		if len(direct) > 0 {
+			return h.publishConversation(s)
+		}
 	case storage.StatusDeleted:
 		s := c.Status
 		var channels []string
@@ -125,6 +131,34 @@ func (h *handler) publishChange(c storage.Change) error {
 		hub.Publish(&streaming.Message{Event: streaming.EventDelete, Payload: s.ID.String()}, channels...)
 	}
 	return nil
+}
+
+// publishConversation sends each local participant of a direct message
+// the conversation it belongs to, rendered for them, on their direct
+// stream (Mastodon's "conversation" event).
+func (h *handler) publishConversation(s *storage.Status) error {
+	return h.store.View(func(tx *storage.Tx) error {
+		for _, id := range append([]storage.ID{s.AccountID}, s.Mentions...) {
+			me, err := tx.Account(id)
+			if err != nil || !me.Local() || !slices.Contains(s.HomeOf, id) {
+				continue
+			}
+			c, err := h.conversation(tx, h.renderer(me), me, tx.ThreadRoot(s), s)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				continue // hidden by them
+			}
+			payload, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			h.opts.Hub.Publish(&streaming.Message{Event: streaming.EventConversation, Payload: string(payload),
+				Data: streamed{status: s}}, streaming.DirectChannel(uint64(id)))
+		}
+		return nil
+	})
 }
 
 // statusChannels lists where a status goes live: the home timelines it

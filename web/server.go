@@ -146,7 +146,9 @@ func (s *Server) routes() http.Handler {
 	federation.Mount(r, s.in, s.store, s.log, federation.Options{AuthorizedFetch: s.opts.AuthorizedFetch})
 	pages.Mount(r, s.in, s.store, s.log)
 	files.Mount(r, s.in, s.store, s.log)
-	oauth.Mount(r, s.in, s.store, s.log, oauth.Options{Now: s.opts.Now})
+	oauth.Mount(r, s.in, s.store, s.log, oauth.Options{Now: s.opts.Now, OnRevoke: func(tokenHash []byte) {
+		s.hub.Disconnect(mastodon.StreamingSession(tokenHash))
+	}})
 	s.api = mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title,
 		RateLimit: s.opts.APIRateLimit, Media: s.opts.Media, Hub: s.hub, AllowHTTPPush: s.opts.AllowPrivateAddresses})
 	uploadLimit := mastodon.UploadBodyLimit(s.opts.Media)

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +282,65 @@ func TestStreaming_streams(t *testing.T) {
 	callWith(t, client, "POST", base+"/api/v2/filters", token, map[string]any{"title": "no spoilers", "context": []string{"home"},
 		"keywords_attributes": []map[string]any{{"keyword": "spoiler"}}}, nil)
 	waitFor(t, "filters_changed", events, func(e wsEvent) bool { return e.Event == "filters_changed" && e.Stream[0] == "user" })
+
+	// Revoking the token ends its streaming connection.
+	form := url.Values{"client_id": {"client-" + token}, "client_secret": {"secret"}, "token": {token}}
+	resp, err := client.PostForm(base+"/oauth/revoke", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	timeout := time.After(30 * time.Second)
+	for open := true; open; {
+		select {
+		case _, open = <-events:
+		case <-timeout:
+			t.Fatal("the connection outlived its revoked token")
+		}
+	}
+}
+
+// BenchmarkStreaming_postToUpdate measures how long a post made on b takes
+// to reach a follower's WebSocket on a: b stores it and queues the
+// delivery, signs and POSTs it, a verifies and stores it, and the
+// streaming hub renders and sends the update.
+func BenchmarkStreaming_postToUpdate(b *testing.B) {
+	n := newNetwork()
+	a := n.start(b, "a.test", b.TempDir())
+	bb := n.start(b, "b.test", b.TempDir())
+	alice := a.account("alice", false)
+	bob := bb.account("bob", false)
+	a.followAndWait(alice, "bob@b.test", bob.URI)
+	client := &http.Client{Transport: &http.Transport{DialContext: n.dial}}
+	token := apiToken(b, a.srv, alice, "read")
+	ctx := b.Context()
+	ws, _, err := websocket.Dial(ctx, "ws://a.test/api/v1/streaming?stream=user&access_token="+token, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.CloseNow()
+	eventually(b, "the streaming connection", func() bool { return a.srv.hub.Connections() == 1 })
+	i := 0
+	for b.Loop() {
+		i++
+		text := fmt.Sprintf("live post %d", i)
+		if _, err := bb.in().PostStatus(ctx, bob, activitypub.Draft{Text: text}); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var ev wsEvent
+			var st map[string]any
+			if json.Unmarshal(data, &ev) == nil && ev.Event == "update" && json.Unmarshal([]byte(ev.Payload), &st) == nil &&
+				st["content"] == "<p>"+text+"</p>" {
+				break
+			}
+		}
+	}
 }

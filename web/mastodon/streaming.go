@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,10 @@ const changeQueueSize = 4096
 type streamed struct {
 	status *storage.Status
 }
+
+// notificationEvent marks a notification message: the "user" stream
+// carries them only to tokens that may read notifications.
+type notificationEvent struct{}
 
 // runStreaming watches committed changes and publishes them to the hub
 // until ctx ends.
@@ -85,7 +90,7 @@ func (h *handler) publishChange(c storage.Change) error {
 			return err
 		}
 		// Rendered for its one recipient, visibility and filters included.
-		m := &streaming.Message{Event: streaming.EventNotification, Payload: string(payload)}
+		m := &streaming.Message{Event: streaming.EventNotification, Payload: string(payload), Data: notificationEvent{}}
 		hub.Publish(m, streaming.UserChannel(uint64(n.RecipientID)), streaming.NotificationChannel(uint64(n.RecipientID)))
 	case storage.StatusCreated, storage.StatusUpdated:
 		s := c.Status
@@ -191,6 +196,14 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 		} else {
 			out = append(out, streaming.RemoteChannel)
 		}
+		if len(s.MediaIDs) > 0 {
+			out = append(out, streaming.PublicMediaChannel)
+			if s.Local {
+				out = append(out, streaming.LocalMediaChannel)
+			} else {
+				out = append(out, streaming.RemoteMediaChannel)
+			}
+		}
 		for _, tag := range s.Tags {
 			out = append(out, streaming.HashtagChannel(tag, false))
 			if s.Local {
@@ -206,6 +219,10 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 	}
 	return out, nil
 }
+
+// StreamingSession names a token's streaming connections, for
+// streaming.Hub.Disconnect when it is revoked.
+func StreamingSession(tokenHash []byte) string { return hex.EncodeToString(tokenHash) }
 
 // streamBackend is the API's side of the streaming hub.
 type streamBackend struct{ h *handler }
@@ -234,7 +251,7 @@ func (b streamBackend) Authenticate(_ context.Context, token string) (streaming.
 	}); err != nil || a.Suspended {
 		return streaming.Viewer{}, fmt.Errorf("%w: the access token is invalid", streaming.ErrUnauthorized)
 	}
-	return streaming.Viewer{AccountID: uint64(t.AccountID), Scopes: t.Scopes}, nil
+	return streaming.Viewer{AccountID: uint64(t.AccountID), Scopes: t.Scopes, Session: StreamingSession(t.Hash)}, nil
 }
 
 // Authorize checks scopes as Mastodon's streaming server does (read, or
@@ -263,8 +280,13 @@ func (b streamBackend) Authorize(_ context.Context, v streaming.Viewer, s stream
 }
 
 // Keep hides statuses the viewer may not see (visibility, blocks), from
-// accounts they mute, or that their filters hide in that context.
+// accounts they mute, or that their filters hide in that context, and
+// notifications from tokens without read:notifications (a "user" stream
+// opened with read:statuses only).
 func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
+	if _, ok := m.Data.(notificationEvent); ok {
+		return oauth.Covers(v.Scopes, "read:notifications")
+	}
 	d, ok := m.Data.(streamed)
 	if !ok || d.status == nil {
 		return true

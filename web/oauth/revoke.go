@@ -31,8 +31,9 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var refused bool
+	var revoked []byte
 	err = h.store.Batch(r.Context(), func(tx *storage.Tx) error {
-		refused = false // Batch may run this more than once
+		refused, revoked = false, nil // Batch may run this more than once
 		t, err := tx.Token(storage.SecretHash(raw))
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
@@ -44,6 +45,7 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 			refused = true
 			return nil
 		}
+		revoked = t.Hash
 		return tx.DeleteToken(t.Hash)
 	})
 	if err == nil && refused {
@@ -52,6 +54,9 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.writeTokenError(w, r, err)
 		return
+	}
+	if revoked != nil && h.onRevoke != nil {
+		h.onRevoke(revoked)
 	}
 	h.log.InfoContext(r.Context(), "token revoked", "app_id", app.ID)
 	respond.JSON(w, http.StatusOK, struct{}{})

@@ -31,6 +31,9 @@ type Options struct {
 	// server runs behind a reverse proxy. IPv6 addresses are grouped by
 	// their /64 prefix.
 	ClientAddr func(r *http.Request) netip.Addr
+	// OnRevoke, if set, hears the hash of each revoked token after the
+	// revocation commits (the streaming hub ends its connections).
+	OnRevoke func(tokenHash []byte)
 }
 
 // maxSignInKeys bounds the rate limiter's memory: at most this many client
@@ -45,6 +48,8 @@ type handler struct {
 	addr    func(r *http.Request) netip.Addr
 	signIns *limiter
 	secure  bool // cookies carry the Secure flag (the instance serves HTTPS)
+	// onRevoke hears revoked tokens' hashes; nil when nobody listens.
+	onRevoke func(tokenHash []byte)
 
 	authorizePage *template.Template
 	codePage      *template.Template
@@ -77,6 +82,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		log:           log,
 		now:           opts.Now,
 		addr:          opts.ClientAddr,
+		onRevoke:      opts.OnRevoke,
 		signIns:       newLimiter(opts.SignInLimit, opts.SignInWindow, maxSignInKeys, opts.Now),
 		secure:        strings.HasPrefix(in.BaseURL(), "https://"),
 		authorizePage: parsePage("authorize.html"),

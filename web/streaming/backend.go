@@ -6,6 +6,9 @@ import "context"
 type Viewer struct {
 	AccountID uint64
 	Scopes    []string // the token's scopes, opaque here
+	// Session names the credential the connection was opened with (a
+	// token), for Disconnect. Opaque here; "" for none.
+	Session string
 }
 
 // Backend is what the server supplies: who a token is, what they may

@@ -21,6 +21,9 @@ var (
 // errSlow is the cause of a connection dropped because its queue was full.
 var errSlow = errors.New("streaming: client too slow, queue full")
 
+// errRevoked ends the connections of a credential that was revoked.
+var errRevoked = errors.New("streaming: access token revoked")
+
 // clientError is a refusal decided here, with the status and message the
 // client gets: a missing parameter, an unknown stream, bad JSON.
 type clientError struct {

@@ -165,6 +165,24 @@ func (h *Hub) Connections() int {
 	return len(h.conns)
 }
 
+// Disconnect drops every connection opened with session (a revoked
+// token, say) and returns how many there were.
+func (h *Hub) Disconnect(session string) int {
+	if session == "" {
+		return 0
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for c := range h.conns {
+		if c.viewer.Session == session {
+			c.kill(errRevoked)
+			n++
+		}
+	}
+	return n
+}
+
 // Close ends every connection (WebSocket close 1001 "going away", SSE
 // response ends), refuses new ones, and returns when their goroutines have
 // returned: at most about Options.WriteTimeout for a client that does not

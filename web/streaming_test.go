@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -341,6 +342,51 @@ func BenchmarkStreaming_postToUpdate(b *testing.B) {
 				st["content"] == "<p>"+text+"</p>" {
 				break
 			}
+		}
+	}
+}
+
+// BenchmarkStreaming_fanout1000 measures one public post reaching 1,000
+// WebSocket clients of one instance through the whole stack: the post is
+// stored, its change rendered once, and each connection runs the real
+// per-viewer checks (visibility, blocks, mutes, filters) before writing.
+func BenchmarkStreaming_fanout1000(b *testing.B) {
+	const clients = 1000
+	n := newNetwork()
+	a := n.start(b, "a.test", b.TempDir())
+	bob := a.account("bob", false)
+	httpClient := &http.Client{Transport: &http.Transport{DialContext: n.dial, MaxIdleConnsPerHost: clients}}
+	ctx := b.Context()
+	received := make(chan struct{}, clients)
+	for i := range clients {
+		viewer := a.account(fmt.Sprintf("viewer%d", i), false)
+		token := apiToken(b, a.srv, viewer, "read")
+		ws, _, err := websocket.Dial(ctx, "ws://a.test/api/v1/streaming?stream=public&access_token="+token, &websocket.DialOptions{HTTPClient: httpClient})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ws.CloseNow()
+		go func() {
+			for {
+				_, data, err := ws.Read(ctx)
+				if err != nil {
+					return
+				}
+				if bytes.Contains(data, []byte(`"event":"update"`)) {
+					received <- struct{}{}
+				}
+			}
+		}()
+	}
+	eventually(b, "all streaming connections", func() bool { return a.srv.hub.Connections() == clients })
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := a.in().PostStatus(ctx, bob, activitypub.Draft{Text: fmt.Sprintf("to everyone %d", i)}); err != nil {
+			b.Fatal(err)
+		}
+		for range clients {
+			<-received
 		}
 	}
 }

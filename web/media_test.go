@@ -317,6 +317,21 @@ func TestMedia_refusals(t *testing.T) {
 	if resp := upload(t, http.DefaultClient, hs+"/api/v2/media", readOnly, good, nil, nil); resp.StatusCode != 403 {
 		t.Errorf("upload with a read token: %d", resp.StatusCode)
 	}
+	// Thirty uploads per half hour per account, as Mastodon.
+	bob, err := srv.Instance().CreateAccount(t.Context(), activitypub.NewAccount{Username: "bob", Email: "b@example.org", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobToken := apiToken(t, srv, bob.Account, "write")
+	tiny := pngBytes(t, 8, 8)
+	for i := range 30 {
+		if resp := upload(t, http.DefaultClient, hs+"/api/v1/media", bobToken, tiny, nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("upload %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp := upload(t, http.DefaultClient, hs+"/api/v1/media", bobToken, tiny, nil, nil); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("31st upload: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }
 
 // pngClaiming is a small PNG whose header claims w×h pixels: a

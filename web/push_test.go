@@ -41,12 +41,23 @@ func TestPush_notifications(t *testing.T) {
 		alerts["mention"] != true || alerts["follow"] != false || created["endpoint"] != sub.Endpoint {
 		t.Fatalf("subscribe: %d %v (instance key %v)", resp.StatusCode, created, vapid)
 	}
+	// Apps see the same key when they register.
+	var app map[string]any
+	callWith(t, client, "POST", "http://a.test/api/v1/apps", "", map[string]any{"client_name": "pusher",
+		"redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read push"}, &app)
+	if app["vapid_key"] != vapid {
+		t.Errorf("app vapid_key %v, instance %v", app["vapid_key"], vapid)
+	}
 	// A bad subscription is refused and changes nothing.
 	var bad map[string]any
 	if resp := callWith(t, client, "POST", "http://a.test/api/v1/push/subscription", token, map[string]any{
 		"subscription": map[string]any{"endpoint": "ftp://push.example/x", "keys": map[string]any{"p256dh": "x", "auth": "y"}},
 	}, &bad); resp.StatusCode != 422 {
 		t.Errorf("bad subscription: %d %v", resp.StatusCode, bad)
+	}
+	var kept map[string]any
+	if callWith(t, client, "GET", "http://a.test/api/v1/push/subscription", token, nil, &kept); kept["endpoint"] != sub.Endpoint {
+		t.Errorf("after a refused subscription: %v", kept)
 	}
 	// Without the push scope: 403.
 	if resp := callWith(t, client, "GET", "http://a.test/api/v1/push/subscription", apiToken(t, a.srv, alice, "read"), nil, nil); resp.StatusCode != 403 {

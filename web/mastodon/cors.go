@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"cmp"
 	"net"
 	"net/http"
 	"strconv"
@@ -42,7 +43,8 @@ const (
 type limiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
-	max     int // requests per window; negative: no limit
+	max     int           // requests per window; negative: no limit
+	window  time.Duration // zero: rateWindow
 	windows map[string]*rateCount
 }
 
@@ -57,6 +59,7 @@ func (l *limiter) allow(key string) (bool, int, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	rateWindow := cmp.Or(l.window, rateWindow)
 	if l.windows == nil {
 		l.windows = map[string]*rateCount{}
 	}

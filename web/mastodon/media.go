@@ -36,6 +36,10 @@ const (
 	uploadQueueSize     = 256
 	uploadWorkers       = 1
 	uploadReadTimeout   = 10 * time.Minute
+	// uploadLimit uploads per uploadWindow per account, as Mastodon's
+	// media rate limit: processing an image costs far more than a read.
+	uploadLimit  = 30
+	uploadWindow = 30 * time.Minute
 )
 
 // MediaLimits returns the upload limits with their defaults filled in.
@@ -71,6 +75,11 @@ func IsUploadPath(path string) bool {
 func (h *handler) uploadMedia(async bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		me := viewer(r)
+		if ok, _, reset := h.uploadsBy.allow(me.ID.String()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(reset).Seconds())+1))
+			respond.ErrorMessage(w, http.StatusTooManyRequests, "Too many uploads; try again later")
+			return
+		}
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout))
 		up, err := h.readUpload(r)
 		if err != nil {

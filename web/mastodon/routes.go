@@ -44,6 +44,7 @@ type handler struct {
 	opts      Options
 	idem      idempotency
 	limits    limiter
+	uploadsBy limiter // uploads per account, as Mastodon's media limit
 	peerCache peerCache
 	uploads   *uploads
 }
@@ -88,6 +89,10 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
 	h.uploads = newUploads(h)
+	h.uploadsBy = limiter{now: time.Now, max: uploadLimit, window: uploadWindow}
+	if opts.RateLimit < 0 {
+		h.uploadsBy.max = -1
+	}
 	if opts.Hub != nil {
 		// Before the API subrouter, which answers every other /api path.
 		opts.Hub.Register(r)

@@ -375,6 +375,17 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 	for _, m := range media {
 		mediaIDs = append(mediaIDs, m.ID)
 	}
+	for _, c := range d.MediaChanges {
+		if !slices.Contains(mediaIDs, c.ID) {
+			return nil, &InvalidError{"media_attributes", fmt.Sprintf("%s is not attached to this post", c.ID)}
+		}
+		if c.Description != nil && len([]rune(*c.Description)) > maxDescriptionChars {
+			return nil, &InvalidError{"media_attributes", fmt.Sprintf("has a description longer than %d characters", maxDescriptionChars)}
+		}
+		for _, m := range media {
+			c.apply(m)
+		}
+	}
 	var mentioned []*storage.Account
 	var inboxes []string
 	if err := in.store.View(func(tx *storage.Tx) error {

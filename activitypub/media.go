@@ -235,6 +235,9 @@ func attach(tx *storage.Tx, id storage.ID, media []*storage.Media) error {
 			return &InvalidError{"media_ids", fmt.Sprintf("%s is attached to another post", m.ID)}
 		}
 		current.StatusID = id
+		// What the post was rendered with: alt text and focus as an edit
+		// set them.
+		current.Description, current.FocusX, current.FocusY = m.Description, m.FocusX, m.FocusY
 		if err := tx.PutMedia(current); err != nil {
 			return err
 		}

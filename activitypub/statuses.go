@@ -32,6 +32,30 @@ type Draft struct {
 	Language    string // ISO 639-1, optional
 	InReplyTo   storage.ID
 	MediaIDs    []storage.ID // uploads to attach, in order
+	// MediaChanges set the alt text or focal point of attachments in an
+	// edit (Mastodon's media_attributes).
+	MediaChanges []MediaChange
+}
+
+// MediaChange changes one attachment's alt text or focal point; nil
+// fields stay as they are.
+type MediaChange struct {
+	ID          storage.ID
+	Description *string
+	Focus       *[2]float64
+}
+
+// apply changes m if the change is for it.
+func (c MediaChange) apply(m *storage.Media) {
+	if c.ID != m.ID {
+		return
+	}
+	if c.Description != nil {
+		m.Description = strings.TrimSpace(*c.Description)
+	}
+	if c.Focus != nil {
+		m.FocusX, m.FocusY = c.Focus[0], c.Focus[1]
+	}
 }
 
 // StatusURI is the ActivityPub id of a local status.

@@ -469,7 +469,11 @@ func TestMedia_postFederates(t *testing.T) {
 	// An edit dropping the large file releases it; deleting the post
 	// releases the rest, on both sides.
 	id := posted["id"].(string)
-	if resp := callWith(t, client, "PUT", "http://a.test/api/v1/statuses/"+id, token, map[string]any{"status": "one picture", "media_ids": []string{small["id"].(string)}}, &posted); resp.StatusCode != 200 || len(posted["media_attachments"].([]any)) != 1 {
+	if resp := callWith(t, client, "PUT", "http://a.test/api/v1/statuses/"+id, token, map[string]any{"status": "one picture",
+		"media_ids":        []string{small["id"].(string)},
+		"media_attributes": []map[string]any{{"id": small["id"], "description": "a better gradient", "focus": "0.1,0.2"}},
+	}, &posted); resp.StatusCode != 200 || len(posted["media_attachments"].([]any)) != 1 ||
+		posted["media_attachments"].([]any)[0].(map[string]any)["description"] != "a better gradient" {
 		t.Fatalf("edit: %d %v", resp.StatusCode, posted)
 	}
 	if resp, _ := fetch(t, client, large["url"].(string), nil); resp.StatusCode != 404 {
@@ -477,7 +481,15 @@ func TestMedia_postFederates(t *testing.T) {
 	}
 	eventually(t, "edit on b", func() bool {
 		s := b.statusByURI(posted["uri"].(string))
-		return s != nil && len(s.MediaIDs) == 1
+		if s == nil || len(s.MediaIDs) != 1 {
+			return false
+		}
+		var m *storage.Media
+		_ = b.srv.Store().View(func(tx *storage.Tx) error {
+			m, _ = tx.Media(s.MediaIDs[0])
+			return nil
+		})
+		return m != nil && m.Description == "a better gradient" && m.FocusX == 0.1 && m.FocusY == 0.2
 	})
 	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/statuses/"+id, token, nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("delete: %d", resp.StatusCode)

@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -232,7 +234,7 @@ func parseFocus(v string) ([2]float64, error) {
 	}
 	for i, s := range []string{xs, ys} {
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || f < -1 || f > 1 {
+		if err != nil || !(f >= -1 && f <= 1) { // NaN fails too
 			return out, bad
 		}
 		out[i] = f
@@ -465,4 +467,65 @@ func (h *handler) dropUploads(ctx context.Context, ids ...*storage.ID) {
 	if err != nil {
 		h.log.ErrorContext(ctx, "removing unused profile images failed", "err", err)
 	}
+}
+
+// mediaAttributes reads the attachment changes of an edit, as apps send
+// them: media_attributes[0][id], [description], [focus] (JSON arrays
+// arrive indexed), or media_attributes[][id] … in order (forms).
+func mediaAttributes(p url.Values) ([]activitypub.MediaChange, error) {
+	type fields struct{ id, description, focus []string }
+	byIndex := map[string]*fields{}
+	var order []string
+	for key, values := range p {
+		rest, ok := strings.CutPrefix(key, "media_attributes[")
+		if !ok {
+			continue
+		}
+		index, field, ok := strings.Cut(rest, "][")
+		if !ok {
+			continue
+		}
+		f := byIndex[index]
+		if f == nil {
+			f = &fields{}
+			byIndex[index] = f
+			order = append(order, index)
+		}
+		switch strings.TrimSuffix(field, "]") {
+		case "id":
+			f.id = values
+		case "description":
+			f.description = values
+		case "focus":
+			f.focus = values
+		}
+	}
+	slices.SortFunc(order, func(a, b string) int { // "2" before "10"
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return x - y
+	})
+	var out []activitypub.MediaChange
+	for _, index := range order {
+		f := byIndex[index]
+		for i, raw := range f.id { // "[]" keys hold one value per attachment
+			id, err := storage.ParseID(raw)
+			if err != nil {
+				return nil, &activitypub.InvalidError{Field: "media_attributes", Reason: fmt.Sprintf("%q is not an ID", raw)}
+			}
+			c := activitypub.MediaChange{ID: id}
+			if i < len(f.description) {
+				c.Description = &f.description[i]
+			}
+			if i < len(f.focus) {
+				focus, err := parseFocus(f.focus[i])
+				if err != nil {
+					return nil, err
+				}
+				c.Focus = &focus
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -229,8 +229,14 @@ func (h *handler) editStatus(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	changes, err := mediaAttributes(p)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
 	edited, err := h.in.EditStatus(r.Context(), viewer(r), s.ID, activitypub.Draft{
 		Text: p.Get("status"), SpoilerText: p.Get("spoiler_text"), Sensitive: sensitive, MediaIDs: mediaIDs,
+		MediaChanges: changes,
 	})
 	if err != nil {
 		respond.Error(w, r, h.log, err)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -73,6 +74,80 @@ func checkIndexes(tx *Tx) error {
 	}
 	if n := int64(users.Stats().KeyN); n != count {
 		return fmt.Errorf("%d users but counter %s is %d: %w", n, CounterLocalUsers, count, ErrCorrupt)
+	}
+	return checkMedia(tx)
+}
+
+// checkMedia verifies that blob reference counts equal the references the
+// media records and cached remote files hold, and that the processing
+// index lists exactly the uploads waiting for processing.
+func checkMedia(tx *Tx) error {
+	want := map[string]uint64{}
+	waiting := map[ID]bool{}
+	media, err := tx.bucket(bucketMedia)
+	if err != nil {
+		return err
+	}
+	if err := media.ForEach(func(k, v []byte) error {
+		var m Media
+		if err := decodeJSON(v, &m); err != nil {
+			return fmt.Errorf("media %x: %w", k, err)
+		}
+		for _, h := range m.blobs() {
+			want[h]++
+		}
+		if m.Processing {
+			waiting[m.ID] = true
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	remote, err := tx.bucket(bucketRemoteFiles)
+	if err != nil {
+		return err
+	}
+	if err := remote.ForEach(func(k, v []byte) error {
+		var f RemoteFile
+		if err := decodeJSON(v, &f); err != nil {
+			return fmt.Errorf("remote file %s: %w", k, err)
+		}
+		want[f.Hash]++
+		return nil
+	}); err != nil {
+		return err
+	}
+	refs, err := tx.bucket(bucketBlobRefs)
+	if err != nil {
+		return err
+	}
+	if err := refs.ForEach(func(k, v []byte) error {
+		if got := binary.BigEndian.Uint64(v); got != want[string(k)] {
+			return fmt.Errorf("blob %s: %d references counted, %d held: %w", k, got, want[string(k)], ErrCorrupt)
+		}
+		delete(want, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for h, n := range want {
+		return fmt.Errorf("blob %s: held %d times but not counted: %w", h, n, ErrCorrupt)
+	}
+	processing, err := tx.bucket(bucketMediaProcessing)
+	if err != nil {
+		return err
+	}
+	if err := processing.ForEach(func(k, _ []byte) error {
+		if !waiting[idFromKey(k)] {
+			return fmt.Errorf("index %s: %x is not waiting: %w", bucketMediaProcessing, k, ErrCorrupt)
+		}
+		delete(waiting, idFromKey(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for id := range waiting {
+		return fmt.Errorf("media %s waits for processing but is not indexed: %w", id, ErrCorrupt)
 	}
 	return nil
 }

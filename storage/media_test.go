@@ -635,3 +635,32 @@ func TestCollectBlobs_grace(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck_mediaReferences: Check notices a reference count that does not
+// match the records holding the blob.
+func TestCheck_mediaReferences(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	b, err := s.Blobs().Put(strings.NewReader("picture"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		return tx.PutMedia(&Media{ID: s.NewID(), AccountID: 1, Type: "image", MIME: "image/png", File: b.Hash, CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("consistent store: %v", err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.RefBlob(b.Hash) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("extra reference: Check = %v, want ErrCorrupt", err)
+	}
+}

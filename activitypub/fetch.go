@@ -82,8 +82,26 @@ func (in *Instance) checkRemoteURL(u *url.URL) error {
 		return fmt.Errorf("%w: scheme of %s is not https", ErrFetch, u.Redacted())
 	case u.Host == "" || u.User != nil:
 		return fmt.Errorf("%w: %s is not a plain host URL", ErrFetch, u.Redacted())
+	case in.isOwnHost(u):
+		// We never need to fetch from ourselves, and a remote document
+		// naming one of our own proxy URLs would make us fetch for ever.
+		return fmt.Errorf("%w: %s is on this instance", ErrFetch, u.Redacted())
 	}
 	return nil
+}
+
+// isOwnHost reports whether u names this instance's host (with or
+// without the scheme's default port, or a trailing dot).
+func (in *Instance) isOwnHost(u *url.URL) bool {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return host == in.domain
 }
 
 // instanceSigner returns the instance actor's signing key.

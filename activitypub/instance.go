@@ -81,6 +81,7 @@ type Instance struct {
 	maxRemoteBytes int64
 	sniff          func(head []byte) string
 	push           pushState
+	fileFetches    fileFetches
 
 	gofedOnce sync.Once
 	gofed     pub.FederatingActor

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
@@ -249,11 +250,56 @@ func attach(tx *storage.Tx, id storage.ID, media []*storage.Media) error {
 // sound we serve.
 var ErrNotMedia = errors.New("not a media file we serve")
 
+// ProxyHeader marks this instance's own fetches of remote files: a proxy
+// request that carries it came back to us through a redirect and is
+// refused, so no chain of URLs can make the instance fetch from itself.
+const ProxyHeader = "X-Rhizome-File-Fetch"
+
+// fileFetches lets one fetch per URL run at a time; the others wait for
+// its result.
+type fileFetches struct {
+	mu      sync.Mutex
+	running map[string]*fileFetch
+}
+
+type fileFetch struct {
+	done chan struct{}
+	file *storage.RemoteFile
+	err  error
+}
+
 // RemoteFile returns the cached copy of a remote file (an attachment,
 // avatar or header), fetching it first when it is not cached: through the
 // SSRF-guarded client, within the size limit, and only when its content
-// is an image, video or sound.
+// is an image, video or sound. Concurrent requests for one URL share one
+// fetch.
 func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.RemoteFile, error) {
+	ff := &in.fileFetches
+	ff.mu.Lock()
+	if f, ok := ff.running[rawURL]; ok {
+		ff.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.file, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if ff.running == nil {
+		ff.running = map[string]*fileFetch{}
+	}
+	f := &fileFetch{done: make(chan struct{})}
+	ff.running[rawURL] = f
+	ff.mu.Unlock()
+	f.file, f.err = in.remoteFile(context.WithoutCancel(ctx), rawURL)
+	ff.mu.Lock()
+	delete(ff.running, rawURL)
+	ff.mu.Unlock()
+	close(f.done)
+	return f.file, f.err
+}
+
+func (in *Instance) remoteFile(ctx context.Context, rawURL string) (*storage.RemoteFile, error) {
 	var cached *storage.RemoteFile
 	err := in.store.View(func(tx *storage.Tx) error {
 		var err error
@@ -281,6 +327,7 @@ func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.Rem
 		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	req.Header.Set("User-Agent", in.agent)
+	req.Header.Set(ProxyHeader, "1")
 	resp, err := in.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)

@@ -53,6 +53,8 @@ func TestRemoteFile_guards(t *testing.T) {
 		{"http://b.test/media/big.png", ErrFetch},
 		{"http://b.test/media/gone.png", ErrFetch},
 		{"ftp://b.test/media/pic.png", ErrFetch},
+		{"http://a.test/media/proxy/1", ErrFetch},     // ourselves: a loop
+		{"http://A.test.:80/media/proxy/1", ErrFetch}, // ourselves, spelt otherwise
 	} {
 		if _, err := in.RemoteFile(t.Context(), tt.url); !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.url, err, tt.want)

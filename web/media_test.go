@@ -461,6 +461,10 @@ func TestMedia_postFederates(t *testing.T) {
 		t.Fatalf("attachment on b: %v", att)
 	}
 	_, original := fetch(t, client, small["url"].(string), nil)
+	// A request carrying our own fetch marker came back to us: refused.
+	if resp, _ := fetch(t, client, proxied, http.Header{activitypub.ProxyHeader: {"1"}}); resp.StatusCode != 404 {
+		t.Errorf("proxy request from ourselves: %d", resp.StatusCode)
+	}
 	resp, copied := fetch(t, client, proxied, nil)
 	if resp.StatusCode != 200 || !bytes.Equal(copied, original) || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("proxied file: %d %s, %d bytes (original %d)", resp.StatusCode, resp.Header.Get("Content-Type"), len(copied), len(original))

@@ -158,6 +158,11 @@ func (h *handler) remoteProfileImage(avatar bool) http.HandlerFunc {
 // when needed. A file that cannot be fetched is a 404 (for the client, it
 // is simply not there) and is logged.
 func (h *handler) serveRemote(w http.ResponseWriter, r *http.Request, link string) {
+	if r.Header.Get(activitypub.ProxyHeader) != "" {
+		// Our own fetch, led back here by a redirect: never fetch again.
+		respond.ErrorMessage(w, http.StatusNotFound, "Not found")
+		return
+	}
 	f, err := h.in.RemoteFile(r.Context(), link)
 	if err != nil {
 		h.log.InfoContext(r.Context(), "remote file not served", "url", link, "err", err)

@@ -149,6 +149,35 @@ func (tx *Tx) DeleteMedia(id ID) error {
 	return media.Delete(id.Key())
 }
 
+// releaseMedia lets go of a deleted status's attachments. A local post's
+// uploads are detached, not deleted, so "delete and redraft" can attach
+// them again (unattached, they go with the next sweep of stale uploads);
+// a remote post's attachments are deleted with their cached copies.
+func (tx *Tx) releaseMedia(s *Status) error {
+	for _, id := range s.MediaIDs {
+		if !s.Local {
+			if err := tx.DeleteMedia(id); err != nil {
+				return err
+			}
+			continue
+		}
+		m, err := tx.Media(id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if m.StatusID == s.ID {
+			m.StatusID = 0
+			if err := tx.PutMedia(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // StatusMedia returns a status's attachments in order, skipping any that
 // are gone.
 func (tx *Tx) StatusMedia(s *Status) ([]*Media, error) {

@@ -227,7 +227,16 @@ func TestBlobRefs_releaseAndReuseInOneTransaction(t *testing.T) {
 
 // TestDeleteStatus_removesMedia deletes a status with two attachments,
 // one sharing its file with another status's attachment.
-func TestDeleteStatus_removesMedia(t *testing.T) {
+func TestDeleteStatus_releasesMedia(t *testing.T) {
+	for _, local := range []bool{true, false} {
+		t.Run(fmt.Sprintf("local=%t", local), func(t *testing.T) { testDeleteStatusMedia(t, local) })
+	}
+}
+
+// testDeleteStatusMedia deletes a status with two attachments: a local
+// post's uploads are detached (for delete and redraft), a remote post's
+// deleted with their files; another status's attachment stays.
+func testDeleteStatusMedia(t *testing.T, local bool) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	alice := testAccount(s, "alice", "")
@@ -238,7 +247,7 @@ func TestDeleteStatus_removesMedia(t *testing.T) {
 	m1 := &Media{ID: s.NewID(), AccountID: alice.ID, Type: "image", File: names["X"], Preview: names["Y"]}
 	m2 := &Media{ID: s.NewID(), AccountID: alice.ID, Type: "video", File: names["Z"]}
 	kept := &Media{ID: s.NewID(), AccountID: alice.ID, Type: "image", File: names["X"]}
-	st := &Status{ID: s.NewID(), URI: "https://local.test/users/alice/statuses/1", AccountID: alice.ID, Local: true,
+	st := &Status{ID: s.NewID(), URI: "https://local.test/users/alice/statuses/1", AccountID: alice.ID, Local: local,
 		Visibility: VisibilityPublic, MediaIDs: []ID{m2.ID, m1.ID}, CreatedAt: time.Now()}
 	other := &Status{ID: s.NewID(), URI: "https://local.test/users/alice/statuses/2", AccountID: alice.ID, Local: true,
 		Visibility: VisibilityPublic, MediaIDs: []ID{kept.ID}, CreatedAt: time.Now()}
@@ -280,15 +289,30 @@ func TestDeleteStatus_removesMedia(t *testing.T) {
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.DeleteStatus(st.ID, time.Now()) }); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []ID{m1.ID, m2.ID} {
-		if mediaExists(t, s, id) {
-			t.Errorf("media %s of the deleted status is still stored", id)
-		}
-	}
 	if !mediaExists(t, s, kept.ID) {
 		t.Errorf("media %s of another status was deleted", kept.ID)
 	}
-	checkBlobs(t, s, names, map[string]blobState{"X": {1, true}, "Y": {0, false}, "Z": {0, false}})
+	if !local {
+		for _, id := range []ID{m1.ID, m2.ID} {
+			if mediaExists(t, s, id) {
+				t.Errorf("media %s of the deleted status is still stored", id)
+			}
+		}
+		checkBlobs(t, s, names, map[string]blobState{"X": {1, true}, "Y": {0, false}, "Z": {0, false}})
+		return
+	}
+	for _, id := range []ID{m1.ID, m2.ID} {
+		if err := s.View(func(tx *Tx) error {
+			m, err := tx.Media(id)
+			if err == nil && m.StatusID != 0 {
+				t.Errorf("media %s still attached to the deleted status", id)
+			}
+			return err
+		}); err != nil {
+			t.Errorf("media %s of the deleted local status: %v", id, err)
+		}
+	}
+	checkBlobs(t, s, names, map[string]blobState{"X": {2, true}, "Y": {1, true}, "Z": {1, true}})
 }
 
 func TestStatusMedia_skipsMissing(t *testing.T) {

@@ -283,10 +283,8 @@ func (tx *Tx) DeleteStatus(id ID, at time.Time) error {
 			return err
 		}
 	}
-	for _, m := range s.MediaIDs {
-		if err := tx.DeleteMedia(m); err != nil {
-			return err
-		}
+	if err := tx.releaseMedia(s); err != nil {
+		return err
 	}
 	author, err := tx.Account(s.AccountID)
 	if err != nil {

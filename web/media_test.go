@@ -495,13 +495,27 @@ func TestMedia_postFederates(t *testing.T) {
 		})
 		return m != nil && m.Description == "a better gradient" && m.FocusX == 0.1 && m.FocusY == 0.2
 	})
-	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/statuses/"+id, token, nil, nil); resp.StatusCode != 200 {
+	var deleted map[string]any
+	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/statuses/"+id, token, nil, &deleted); resp.StatusCode != 200 {
 		t.Fatalf("delete: %d", resp.StatusCode)
 	}
-	if nBlobs := blobCount(t, a.srv.Store()); nBlobs != 0 {
-		t.Errorf("a keeps %d files after the delete", nBlobs)
-	}
 	eventually(t, "delete on b", func() bool { return b.statusByURI(posted["uri"].(string)) == nil })
+	// Delete and redraft: the answer still shows the picture, and the
+	// upload can be attached to the new post.
+	kept := deleted["media_attachments"].([]any)[0].(map[string]any)
+	if resp, _ := fetch(t, client, kept["url"].(string), nil); resp.StatusCode != 200 {
+		t.Errorf("picture of the deleted post: %d, want it kept for a redraft", resp.StatusCode)
+	}
+	var redraft map[string]any
+	if resp := callWith(t, client, "POST", "http://a.test/api/v1/statuses", token, map[string]any{"status": deleted["text"],
+		"media_ids": []string{kept["id"].(string)}}, &redraft); resp.StatusCode != 200 || len(redraft["media_attachments"].([]any)) != 1 {
+		t.Fatalf("redraft: %d %v", resp.StatusCode, redraft)
+	}
+	eventually(t, "the redraft on b", func() bool { return b.statusByURI(redraft["uri"].(string)) != nil })
+	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/statuses/"+redraft["id"].(string), token, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("delete the redraft: %d", resp.StatusCode)
+	}
+	eventually(t, "redraft deleted on b", func() bool { return b.statusByURI(redraft["uri"].(string)) == nil })
 	if nBlobs := blobCount(t, b.srv.Store()); nBlobs != 0 {
 		t.Errorf("b keeps %d cached files after the delete", nBlobs)
 	}

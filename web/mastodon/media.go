@@ -42,6 +42,9 @@ const (
 	// media rate limit: processing an image costs far more than a read.
 	uploadLimit  = 30
 	uploadWindow = 30 * time.Minute
+	// processingSlots is how many uploads are processed at once; the rest
+	// wait their turn.
+	processingSlots = 2
 )
 
 // MediaLimits returns the upload limits with their defaults filled in.
@@ -267,6 +270,12 @@ func (h *handler) processUpload(ctx context.Context, m *storage.Media, path stri
 // processFile runs the media pipeline on path and fills m's file fields,
 // storing the resulting blobs.
 func (h *handler) processFile(ctx context.Context, m *storage.Media, path string) error {
+	select {
+	case h.processing <- struct{}{}:
+		defer func() { <-h.processing }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	p, err := media.Process(ctx, path, h.opts.mediaLimits(), filepath.Dir(path))
 	if err != nil {
 		for _, refusal := range []error{media.ErrUnsupported, media.ErrTooLarge, media.ErrTooManyPixels, media.ErrCorrupt} {

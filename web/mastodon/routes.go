@@ -45,8 +45,11 @@ type handler struct {
 	idem      idempotency
 	limits    limiter
 	uploadsBy limiter // uploads per account, as Mastodon's media limit
-	peerCache peerCache
-	uploads   *uploads
+	// processing holds a slot per media pipeline running: decoding a
+	// large image takes hundreds of megabytes, so only a few run at once.
+	processing chan struct{}
+	peerCache  peerCache
+	uploads    *uploads
 }
 
 // API is the mounted client API; Run does its background work.
@@ -89,6 +92,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	}
 	h := &handler{in: in, store: store, log: log, opts: opts}
 	h.uploads = newUploads(h)
+	h.processing = make(chan struct{}, processingSlots)
 	h.uploadsBy = limiter{now: time.Now, max: uploadLimit, window: uploadWindow}
 	if opts.RateLimit < 0 {
 		h.uploadsBy.max = -1

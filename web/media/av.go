@@ -84,6 +84,9 @@ func processAV(ctx context.Context, path string, size int64, p *Processed, lim L
 		}
 	case p.Type == TypeVideo:
 		p.Original = info.dims
+		if int64(info.dims.Width)*int64(info.dims.Height) > lim.MaxImagePixels {
+			return fmt.Errorf("%w: video is %dx%d, limit is %d pixels", ErrTooManyPixels, info.dims.Width, info.dims.Height, lim.MaxImagePixels)
+		}
 	}
 	p.Duration = info.duration
 

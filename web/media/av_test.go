@@ -236,3 +236,16 @@ func TestProcess_avWithFFmpeg(t *testing.T) {
 		assertEmptyDir(t, tmpDir)
 	})
 }
+
+// TestProcess_videoPixelLimit: a video frame larger than MaxImagePixels is
+// refused before any frame is decoded.
+func TestProcess_videoPixelLimit(t *testing.T) {
+	tl := ffmpegTools(t)
+	mp4 := makeMedia(t, tl, "wide.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1", "-c:v", "mpeg4")
+	if _, err := processWith(t, mp4, Limits{MaxImagePixels: 320*240 - 1}, tl); !errors.Is(err, ErrTooManyPixels) {
+		t.Errorf("320x240 video with a limit of one pixel less: %v, want ErrTooManyPixels", err)
+	}
+	if _, err := processWith(t, mp4, Limits{MaxImagePixels: 320 * 240}, tl); err != nil {
+		t.Errorf("320x240 video at the limit: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -346,12 +347,33 @@ func (in *Instance) remoteFile(ctx context.Context, rawURL string) (*storage.Rem
 	if !ServableMIME(mime) {
 		return nil, fmt.Errorf("%w: GET %s: %q", ErrNotMedia, u.Redacted(), mime)
 	}
-	blob, err := in.store.Blobs().Put(io.MultiReader(strings.NewReader(string(head)), resp.Body), in.maxRemoteBytes)
+	// Download first, then store and record it in one hold of the blob
+	// store: a collection never waits for the network.
+	tmp, err := in.store.Blobs().TempFile()
 	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
+		return nil, err
 	}
-	f := &storage.RemoteFile{Hash: blob.Hash, MIME: mime, Size: blob.Size, FetchedAt: in.now().UTC()}
-	if err := in.store.Batch(ctx, func(tx *storage.Tx) error { return tx.PutRemoteFile(rawURL, f) }); err != nil {
+	defer os.Remove(tmp.Name())
+	n64, err := io.Copy(tmp, io.LimitReader(io.MultiReader(bytes.NewReader(head), resp.Body), in.maxRemoteBytes+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
+	case n64 > in.maxRemoteBytes:
+		return nil, fmt.Errorf("%w: GET %s: larger than %d bytes", ErrFetch, u.Redacted(), in.maxRemoteBytes)
+	}
+	var f *storage.RemoteFile
+	err = in.store.HoldBlobs(func() error {
+		blob, err := in.store.Blobs().PutFile(tmp.Name())
+		if err != nil {
+			return err
+		}
+		f = &storage.RemoteFile{Hash: blob.Hash, MIME: mime, Size: blob.Size, FetchedAt: in.now().UTC()}
+		return in.store.Batch(context.WithoutCancel(ctx), func(tx *storage.Tx) error { return tx.PutRemoteFile(rawURL, f) })
+	})
+	if err != nil {
 		return nil, err
 	}
 	return f, nil

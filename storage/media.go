@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,8 @@ type Media struct {
 	// the blob hash of the raw upload until then.
 	Processing bool   `json:"processing,omitempty"`
 	Upload     string `json:"upload,omitempty"`
-	Failed     string `json:"failed,omitempty"` // why processing failed
+	Failed     string `json:"failed,omitempty"`   // why processing failed
+	Attempts   int    `json:"attempts,omitempty"` // processing attempts that failed for other reasons than the content
 
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -279,15 +281,47 @@ func (tx *Tx) UnrefBlob(hash string) error {
 	return garbage.Put([]byte(hash), nil)
 }
 
-// CollectBlobs removes the files of blobs no record holds any more,
-// unless written or re-put within grace: a file stored just before the
-// record that will hold it commits must survive. It works in the write
-// transaction, so no record can take the blob meanwhile. It returns how
-// many files it removed.
+// HoldBlobs runs fn, which stores files in the blob store and commits the
+// records that hold them: CollectBlobs waits meanwhile, so it cannot
+// remove a file between its storing and its first reference. Keep fn
+// short (no processing, no network): collection waits for it.
+func (s *Store) HoldBlobs(fn func() error) error {
+	s.blobMu.RLock()
+	defer s.blobMu.RUnlock()
+	return fn()
+}
+
+// collectBatch bounds the files one collection transaction removes, so
+// writers never wait long behind it.
+const collectBatch = 500
+
+// CollectBlobs removes the files of blobs no record holds any more. It
+// works inside write transactions, so no record can take a blob
+// meanwhile, and waits for HoldBlobs callers, so no file just stored for
+// a record about to commit goes. A blob re-put within grace stays until a
+// later collection. It returns how many files it removed.
 func (s *Store) CollectBlobs(ctx context.Context, grace time.Duration) (int, error) {
+	s.blobMu.Lock()
+	defer s.blobMu.Unlock()
+	total := 0
+	var after []byte // garbage entries up to here were looked at
+	for {
+		removed, last, err := s.collectSome(ctx, grace, after)
+		total += removed
+		if err != nil || last == nil {
+			return total, err
+		}
+		after = last
+	}
+}
+
+// collectSome looks at up to collectBatch garbage entries after the key
+// after; it returns the last key looked at, nil when none were left.
+func (s *Store) collectSome(ctx context.Context, grace time.Duration, after []byte) (int, []byte, error) {
 	removed := 0
+	var last []byte
 	err := s.Update(ctx, func(tx *Tx) error {
-		removed = 0
+		removed, last = 0, nil
 		garbage, err := tx.bucket(bucketBlobGarbage)
 		if err != nil {
 			return err
@@ -295,29 +329,38 @@ func (s *Store) CollectBlobs(ctx context.Context, grace time.Duration) (int, err
 		cutoff := time.Now().Add(-grace)
 		var done [][]byte
 		c := garbage.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		k, _ := c.First()
+		if after != nil {
+			k, _ = c.Seek(after)
+			if k != nil && string(k) == string(after) {
+				k, _ = c.Next()
+			}
+		}
+		for n := 0; k != nil && n < collectBatch; k, _ = c.Next() {
+			n++
+			last = append(last[:0], k...)
 			hash := string(k)
-			if n, err := tx.BlobRefs(hash); err != nil {
+			if refs, err := tx.BlobRefs(hash); err != nil {
 				return err
-			} else if n > 0 {
-				done = append(done, k) // taken again
+			} else if refs > 0 {
+				done = append(done, slices.Clone(k)) // taken again
 				continue
 			}
 			b, err := s.blobs.Stat(hash)
 			switch {
 			case errors.Is(err, blobs.ErrNotFound), errors.Is(err, blobs.ErrInvalidHash):
-				done = append(done, k)
+				done = append(done, slices.Clone(k))
 				continue
 			case err != nil:
 				return err
 			case b.ModTime.After(cutoff):
-				continue // young: its record may be about to commit
+				continue // re-put lately: a later collection decides
 			}
 			if err := s.blobs.Remove(hash); err != nil {
 				return err
 			}
 			removed++
-			done = append(done, k)
+			done = append(done, slices.Clone(k))
 		}
 		for _, k := range done {
 			if err := garbage.Delete(k); err != nil {
@@ -326,7 +369,55 @@ func (s *Store) CollectBlobs(ctx context.Context, grace time.Duration) (int, err
 		}
 		return nil
 	})
-	return removed, err
+	return removed, last, err
+}
+
+// CollectOrphans removes stored files that no record holds and that no
+// garbage entry names, older than grace: left by a crash between storing
+// a file and committing its record. It walks the whole blob folder, so
+// run it rarely.
+func (s *Store) CollectOrphans(ctx context.Context, grace time.Duration) (int, error) {
+	s.blobMu.Lock()
+	defer s.blobMu.Unlock()
+	cutoff := time.Now().Add(-grace)
+	var old []string
+	if err := s.blobs.Walk(func(b blobs.Blob, mod time.Time) error {
+		if mod.Before(cutoff) {
+			old = append(old, b.Hash)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	removed := 0
+	for len(old) > 0 {
+		batch := old[:min(len(old), collectBatch)]
+		old = old[len(batch):]
+		err := s.Update(ctx, func(tx *Tx) error {
+			for _, hash := range batch {
+				refs, err := tx.BlobRefs(hash)
+				if err != nil {
+					return err
+				}
+				garbage, err := tx.bucket(bucketBlobGarbage)
+				if err != nil {
+					return err
+				}
+				if refs > 0 || garbage.Get([]byte(hash)) != nil {
+					continue // held, or CollectBlobs's to handle
+				}
+				if err := s.blobs.Remove(hash); err != nil {
+					return err
+				}
+				removed++
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // BlobRefs returns how many records hold hash.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -686,5 +687,45 @@ func TestCheck_mediaReferences(t *testing.T) {
 	}
 	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("extra reference: Check = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestCollectOrphans: files no record holds (a crash between storing and
+// committing) go once older than the grace period; held and young ones
+// stay.
+func TestCollectOrphans(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	put := func(content string, age time.Duration) string {
+		b, err := s.Blobs().Put(strings.NewReader(content), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Blobs().Open(b.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if err := os.Chtimes(f.Name(), time.Now().Add(-age), time.Now().Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return b.Hash
+	}
+	oldOrphan, youngOrphan, held := put("old orphan", 2*time.Hour), put("young orphan", 0), put("held", 2*time.Hour)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.RefBlob(held) }); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.CollectOrphans(ctx, time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("CollectOrphans = %d, %v; want 1", n, err)
+	}
+	for hash, want := range map[string]bool{oldOrphan: false, youngOrphan: true, held: true} {
+		if _, err := s.Blobs().Stat(hash); (err == nil) != want {
+			t.Errorf("blob %s exists=%t, want %t", hash[:8], err == nil, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,7 @@ type Store struct {
 	ids        idGenerator
 	migrations []migration
 	blobs      *blobs.Store
+	blobMu     sync.RWMutex // HoldBlobs readers, CollectBlobs writer
 	watcher    atomic.Pointer[func(Change)]
 }
 

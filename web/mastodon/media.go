@@ -107,13 +107,14 @@ func (h *handler) uploadMedia(async bool) http.HandlerFunc {
 			respond.JSON(w, http.StatusOK, h.renderer(me).attachment(m))
 			return
 		}
-		raw, err := h.store.Blobs().PutFile(up.path)
-		if err != nil {
-			respond.Error(w, r, h.log, err)
-			return
-		}
-		m.Processing, m.Upload, m.MIME, m.Type = true, raw.Hash, mime, typ
-		if err := h.store.Batch(r.Context(), func(tx *storage.Tx) error { return tx.PutMedia(m) }); err != nil {
+		if err := h.store.HoldBlobs(func() error {
+			raw, err := h.store.Blobs().PutFile(up.path)
+			if err != nil {
+				return err
+			}
+			m.Processing, m.Upload, m.MIME, m.Type = true, raw.Hash, mime, typ
+			return h.store.Batch(context.WithoutCancel(r.Context()), func(tx *storage.Tx) error { return tx.PutMedia(m) })
+		}); err != nil {
 			respond.Error(w, r, h.log, err)
 			return
 		}
@@ -261,65 +262,59 @@ func sniffFile(path string) (mime, typ string) {
 // dimensions, blurhash) and stores it. Refusals (unsupported, too large,
 // too many pixels, corrupt) are 422s; nothing is stored then.
 func (h *handler) processUpload(ctx context.Context, m *storage.Media, path string) error {
-	if err := h.processFile(ctx, m, path); err != nil {
+	p, err := h.runPipeline(ctx, path)
+	if err != nil {
 		return err
 	}
-	return h.storeProcessed(ctx, m)
+	defer p.Cleanup()
+	return h.storeResult(ctx, m, p, func(tx *storage.Tx, m *storage.Media) error { return tx.PutMedia(m) })
 }
 
-// processFile runs the media pipeline on path and fills m's file fields,
-// storing the resulting blobs.
-func (h *handler) processFile(ctx context.Context, m *storage.Media, path string) error {
+// runPipeline processes the file at path, waiting for a free slot first.
+// Refusals become 422s naming the file.
+func (h *handler) runPipeline(ctx context.Context, path string) (*media.Processed, error) {
 	select {
 	case h.processing <- struct{}{}:
 		defer func() { <-h.processing }()
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	p, err := media.Process(ctx, path, h.opts.mediaLimits(), filepath.Dir(path))
 	if err != nil {
 		for _, refusal := range []error{media.ErrUnsupported, media.ErrTooLarge, media.ErrTooManyPixels, media.ErrCorrupt} {
 			if errors.Is(err, refusal) {
-				return &activitypub.InvalidError{Field: "file", Reason: strings.TrimPrefix(strings.TrimPrefix(err.Error(), "media: "), "file ")}
+				return nil, &activitypub.InvalidError{Field: "file", Reason: strings.TrimPrefix(strings.TrimPrefix(err.Error(), "media: "), "file ")}
 			}
 		}
-		return err
+		return nil, err
 	}
-	defer p.Cleanup()
-	file, err := h.store.Blobs().PutFile(p.File)
-	if err != nil {
-		return err
-	}
-	m.File, m.Size, m.MIME, m.Type = file.Hash, file.Size, p.MIME, p.Type
-	m.Width, m.Height, m.Duration, m.Blurhash = p.Original.Width, p.Original.Height, p.Duration, p.Blurhash
-	m.Preview, m.SmallWidth, m.SmallHeight = "", 0, 0
-	if len(p.Preview) > 0 {
-		preview, err := h.store.Blobs().Put(bytes.NewReader(p.Preview), 0)
+	return p, nil
+}
+
+// storeResult stores a processed file and its preview, fills m's file
+// fields and commits write(tx, m), all while holding the blob store (so
+// no collection removes the new files before m holds them). Once the
+// files are stored the commit goes ahead even if the client has gone, so
+// they are never left unreferenced.
+func (h *handler) storeResult(ctx context.Context, m *storage.Media, p *media.Processed, write func(tx *storage.Tx, m *storage.Media) error) error {
+	return h.store.HoldBlobs(func() error {
+		file, err := h.store.Blobs().PutFile(p.File)
 		if err != nil {
 			return err
 		}
-		m.Preview, m.SmallWidth, m.SmallHeight = preview.Hash, p.Small.Width, p.Small.Height
-	}
-	m.Processing, m.Upload, m.Failed = false, "", ""
-	return nil
-}
-
-// storeProcessed writes a processed record, then makes sure its files
-// are on disk: the same content released by another record in the
-// meantime would have been removed.
-func (h *handler) storeProcessed(ctx context.Context, m *storage.Media) error {
-	if err := h.store.Batch(ctx, func(tx *storage.Tx) error { return tx.PutMedia(m) }); err != nil {
-		return err
-	}
-	for _, hash := range []string{m.File, m.Preview} {
-		if hash == "" {
-			continue
+		m.File, m.Size, m.MIME, m.Type = file.Hash, file.Size, p.MIME, p.Type
+		m.Width, m.Height, m.Duration, m.Blurhash = p.Original.Width, p.Original.Height, p.Duration, p.Blurhash
+		m.Preview, m.SmallWidth, m.SmallHeight = "", 0, 0
+		if len(p.Preview) > 0 {
+			preview, err := h.store.Blobs().Put(bytes.NewReader(p.Preview), 0)
+			if err != nil {
+				return err
+			}
+			m.Preview, m.SmallWidth, m.SmallHeight = preview.Hash, p.Small.Width, p.Small.Height
 		}
-		if _, err := h.store.Blobs().Stat(hash); err != nil {
-			return fmt.Errorf("media %s: file %s vanished while stored: %w", m.ID, hash, err)
-		}
-	}
-	return nil
+		m.Processing, m.Upload, m.Failed = false, "", ""
+		return h.store.Batch(context.WithoutCancel(ctx), func(tx *storage.Tx) error { return write(tx, m) })
+	})
 }
 
 // ownMedia loads one of the viewer's uploads named in the path.

@@ -14,8 +14,9 @@ import (
 // images) and removes uploads never attached to a post. Waiting uploads
 // are recorded in the store, so a restart picks them up again.
 type uploads struct {
-	h     *handler
-	queue chan storage.ID
+	h      *handler
+	queue  chan storage.ID
+	sweeps int // sweeps done; run's goroutine only
 }
 
 func newUploads(h *handler) *uploads {
@@ -32,8 +33,12 @@ func (u *uploads) wake(id storage.ID) {
 }
 
 // sweepInterval is how often waiting and stale uploads are looked for,
-// and released files removed.
-const sweepInterval = 10 * time.Minute
+// and released files removed; every orphanSweeps sweeps (and at start)
+// the whole file store is walked for files nothing holds.
+const (
+	sweepInterval = 10 * time.Minute
+	orphanSweeps  = 36
+)
 
 // blobGrace keeps a released file that was written or re-put lately: an
 // upload of the same content may be about to commit its record.
@@ -65,6 +70,14 @@ func (u *uploads) sweep(ctx context.Context) {
 		} else if n > 0 {
 			u.h.log.InfoContext(ctx, "removed released files", "count", n)
 		}
+		if u.sweeps%orphanSweeps == 0 {
+			if n, err := u.h.store.CollectOrphans(ctx, blobGrace); err != nil {
+				u.h.log.ErrorContext(ctx, "removing orphaned files failed", "err", err)
+			} else if n > 0 {
+				u.h.log.InfoContext(ctx, "removed files no record held", "count", n)
+			}
+		}
+		u.sweeps++
 	}()
 	var waiting, stale []storage.ID
 	if err := u.h.store.View(func(tx *storage.Tx) error {
@@ -132,8 +145,8 @@ func (u *uploads) process(ctx context.Context, id storage.ID) {
 		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
 		return
 	}
-	processed := *m
-	if err := u.h.processFile(ctx, &processed, tmp.Name()); err != nil {
+	p, err := u.h.runPipeline(ctx, tmp.Name())
+	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the next start tries again
 		}
@@ -142,21 +155,49 @@ func (u *uploads) process(ctx context.Context, id storage.ID) {
 			u.fail(ctx, m, invalid.Reason)
 			return
 		}
-		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
+		u.retryLater(ctx, m, err)
 		return
 	}
-	err = u.h.store.Batch(ctx, func(tx *storage.Tx) error {
+	defer p.Cleanup()
+	processed := *m
+	err = u.h.storeResult(ctx, &processed, p, func(tx *storage.Tx, pm *storage.Media) error {
 		current, err := tx.Media(id)
 		if err != nil || !current.Processing {
 			return err
 		}
-		// Keep what the user changed meanwhile (alt text, focus).
-		processed.Description, processed.FocusX, processed.FocusY = current.Description, current.FocusX, current.FocusY
-		processed.StatusID = current.StatusID
-		return tx.PutMedia(&processed)
+		// Keep what the user changed meanwhile (alt text, focus, post).
+		pm.Description, pm.FocusX, pm.FocusY = current.Description, current.FocusX, current.FocusY
+		pm.StatusID, pm.Attempts = current.StatusID, current.Attempts
+		return tx.PutMedia(pm)
 	})
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		u.h.log.ErrorContext(ctx, "storing processed upload failed", "media", id, "err", err)
+	}
+}
+
+// maxAttempts is how often an upload's processing may fail for reasons
+// other than its content (a tool timing out, a full disk) before it is
+// given up.
+const maxAttempts = 3
+
+// retryLater counts a failed attempt; the next sweep tries again, until
+// maxAttempts, when the upload is marked failed.
+func (u *uploads) retryLater(ctx context.Context, m *storage.Media, cause error) {
+	u.h.log.WarnContext(ctx, "processing upload failed", "media", m.ID, "attempt", m.Attempts+1, "err", cause)
+	if m.Attempts+1 >= maxAttempts {
+		u.fail(ctx, m, "it could not be processed")
+		return
+	}
+	err := u.h.store.Batch(ctx, func(tx *storage.Tx) error {
+		current, err := tx.Media(m.ID)
+		if err != nil {
+			return err
+		}
+		current.Attempts++
+		return tx.PutMedia(current)
+	})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		u.h.log.ErrorContext(ctx, "recording a failed attempt failed", "media", m.ID, "err", err)
 	}
 }
 

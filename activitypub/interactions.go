@@ -444,7 +444,7 @@ func (in *Instance) EditStatus(ctx context.Context, author *storage.Account, id 
 				return err
 			}
 		}
-		if err := attach(tx, id, media); err != nil {
+		if err := attach(tx, id, media, true); err != nil {
 			return err
 		}
 		if err := tx.PutStatus(current); err != nil {

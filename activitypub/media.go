@@ -34,14 +34,12 @@ var mediaExtensions = map[string]string{
 	"image/png":       ".png",
 	"image/gif":       ".gif",
 	"image/webp":      ".webp",
-	"image/bmp":       ".bmp",
 	"video/mp4":       ".mp4",
 	"video/webm":      ".webm",
+	"video/ogg":       ".ogv",
 	"video/quicktime": ".mov",
-	"video/avi":       ".avi",
 	"audio/mpeg":      ".mp3",
 	"audio/ogg":       ".ogg",
-	"application/ogg": ".ogx",
 	"audio/wave":      ".wav",
 	"audio/flac":      ".flac",
 	"audio/aac":       ".aac",
@@ -60,16 +58,6 @@ func (in *Instance) MediaURL(hash, mime string) string {
 		ext = ".bin"
 	}
 	return in.BaseURL() + "/media/" + hash + ext
-}
-
-// MediaMIMETypes lists the types of files served here, sorted.
-func MediaMIMETypes() []string {
-	out := make([]string, 0, len(mediaExtensions))
-	for mime := range mediaExtensions {
-		out = append(out, mime)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // MediaMIME returns the type a file served under ext (".jpg") has, and
@@ -197,6 +185,13 @@ func (in *Instance) newIDs(n int) []storage.ID {
 // must be the author's own, finished and not on another status (the edit
 // of status keep may keep its own).
 func (in *Instance) checkAttachable(author *storage.Account, ids []storage.ID, keep storage.ID) ([]*storage.Media, error) {
+	var unique []storage.ID // a file named twice is attached once, as Mastodon does
+	for _, id := range ids {
+		if !slices.Contains(unique, id) {
+			unique = append(unique, id)
+		}
+	}
+	ids = unique
 	if len(ids) > in.maxAttachments {
 		return nil, &InvalidError{"media_ids", fmt.Sprintf("can hold at most %d files", in.maxAttachments)}
 	}
@@ -226,8 +221,9 @@ func (in *Instance) checkAttachable(author *storage.Account, ids []storage.ID, k
 }
 
 // attach marks uploads as belonging to status id inside its transaction;
-// an upload claimed by another post meanwhile fails the transaction.
-func attach(tx *storage.Tx, id storage.ID, media []*storage.Media) error {
+// an upload claimed by another post meanwhile fails the transaction. An
+// edit (edited) also stores the alt text and focus it rendered with.
+func attach(tx *storage.Tx, id storage.ID, media []*storage.Media, edited bool) error {
 	for _, m := range media {
 		current, err := tx.Media(m.ID)
 		if err != nil {
@@ -237,9 +233,9 @@ func attach(tx *storage.Tx, id storage.ID, media []*storage.Media) error {
 			return &InvalidError{"media_ids", fmt.Sprintf("%s is attached to another post", m.ID)}
 		}
 		current.StatusID = id
-		// What the post was rendered with: alt text and focus as an edit
-		// set them.
-		current.Description, current.FocusX, current.FocusY = m.Description, m.FocusX, m.FocusY
+		if edited {
+			current.Description, current.FocusX, current.FocusY = m.Description, m.FocusX, m.FocusY
+		}
 		if err := tx.PutMedia(current); err != nil {
 			return err
 		}

@@ -251,7 +251,7 @@ func (in *Instance) PostStatus(ctx context.Context, author *storage.Account, d D
 			}
 		}
 		created.HomeOf = dedupeIDs(created.HomeOf)
-		if err := attach(tx, created.ID, media); err != nil {
+		if err := attach(tx, created.ID, media, false); err != nil {
 			return err
 		}
 		if err := tx.CreateStatus(&created); err != nil {

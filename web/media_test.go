@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
 	"github.com/rhizome-fed/rhizome/storage/blobs"
+	"github.com/rhizome-fed/rhizome/web/media"
 )
 
 // gpsMarker is an EXIF text the tests look for in stored files: it sits
@@ -414,9 +416,20 @@ func TestMedia_postFederates(t *testing.T) {
 	if resp := callWith(t, client, "POST", "http://a.test/api/v1/statuses", malloryToken, map[string]any{"status": "mine now", "media_ids": []string{small["id"].(string)}}, &refused); resp.StatusCode != 422 {
 		t.Errorf("attaching another's upload: %d %v", resp.StatusCode, refused)
 	}
-	five := []string{small["id"].(string), small["id"].(string), small["id"].(string), small["id"].(string), large["id"].(string)}
+	five := []string{small["id"].(string), large["id"].(string)}
+	for range 3 {
+		var extra map[string]any
+		upload(t, client, "http://a.test/api/v1/media", token, pngBytes(t, 8, 8), nil, &extra)
+		five = append(five, extra["id"].(string))
+	}
 	if resp := callWith(t, client, "POST", "http://a.test/api/v1/statuses", token, map[string]any{"status": "many", "media_ids": five}, nil); resp.StatusCode != 422 {
 		t.Errorf("five attachments: %d", resp.StatusCode)
+	}
+	// A file named twice is attached once.
+	var twice map[string]any
+	if resp := callWith(t, client, "POST", "http://a.test/api/v1/statuses", token, map[string]any{"status": "twice",
+		"media_ids": []string{five[4], five[4]}}, &twice); resp.StatusCode != 200 || len(twice["media_attachments"].([]any)) != 1 {
+		t.Errorf("one file twice: %d %v", resp.StatusCode, twice)
 	}
 
 	var posted map[string]any
@@ -682,4 +695,17 @@ func seedStaleUpload(t *testing.T, dir string) storage.ID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestMedia_everyAcceptedTypeIsServed: each type an upload may have gets
+// a URL that serves it back with that type.
+func TestMedia_everyAcceptedTypeIsServed(t *testing.T) {
+	ts := newTestServer(t)
+	for _, mime := range media.MIMETypes() {
+		link := ts.Instance().MediaURL(strings.Repeat("a", 64), mime)
+		got, ok := activitypub.MediaMIME(path.Ext(link))
+		if !ok || got != mime {
+			t.Errorf("%s: served from %s as %q (%t)", mime, link, got, ok)
+		}
+	}
 }

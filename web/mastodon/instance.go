@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rhizome-fed/rhizome/activitypub"
 	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/web/media"
 	"github.com/rhizome-fed/rhizome/web/respond"
 )
 
@@ -33,7 +33,7 @@ func (h *handler) statusesConfig() map[string]any {
 
 func (h *handler) mediaConfig() map[string]any {
 	l := h.opts.mediaLimits()
-	return map[string]any{"supported_mime_types": activitypub.MediaMIMETypes(), "image_size_limit": l.MaxImageBytes,
+	return map[string]any{"supported_mime_types": media.MIMETypes(), "image_size_limit": l.MaxImageBytes,
 		"image_matrix_limit": l.MaxImagePixels, "video_size_limit": l.MaxVideoBytes, "video_frame_rate_limit": 120,
 		"video_matrix_limit": l.MaxImagePixels, "description_limit": maxDescriptionChars}
 }

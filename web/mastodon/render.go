@@ -250,7 +250,10 @@ func (rd *renderer) attachment(m *storage.Media) Attachment {
 	switch {
 	case !m.Local():
 		link := files.ProxyURL(rd.base, m.ID)
-		at.URL, at.PreviewURL, at.RemoteURL = &link, &link, &m.RemoteURL
+		at.URL, at.RemoteURL = &link, &m.RemoteURL
+		if m.Type == "image" {
+			at.PreviewURL = &link // no thumbnail of remote video or sound: null, not the whole file
+		}
 	case m.File != "":
 		link := rd.in.MediaURL(m.File, m.MIME)
 		at.URL = &link

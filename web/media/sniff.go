@@ -17,6 +17,14 @@ const (
 	TypeAudio = "audio"
 )
 
+// MIMETypes lists every type Process may store, sorted: what apps are
+// told they may upload.
+func MIMETypes() []string {
+	return []string{"audio/aac", "audio/flac", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/wave", "audio/webm",
+		"image/gif", "image/jpeg", "image/png", "image/webp",
+		"video/mp4", "video/ogg", "video/quicktime", "video/webm"}
+}
+
 // Sniff tells the MIME type and the attachment type (TypeImage, TypeVideo or
 // TypeAudio) of content from its first bytes (up to 512 are looked at). It
 // returns "", "" for anything that is not media we accept, including media

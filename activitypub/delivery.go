@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -184,7 +186,7 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 			return err
 		}
 		for _, job := range due {
-			host := hostOf(job.Inbox)
+			host := queueHost(job)
 			if _, ok := hostStates[host]; !ok {
 				if hostStates[host], err = tx.DeliveryHost(host); err != nil {
 					return err
@@ -201,7 +203,7 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 	d.mu.Lock()
 	reserved := map[string]int{}
 	for _, job := range due {
-		host := hostOf(job.Inbox)
+		host := queueHost(job)
 		switch {
 		case d.inFlight[job.ID]:
 		case hostStates[host].RetryAt.After(now):
@@ -238,7 +240,7 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 		}
 		for _, job := range deferred {
 			moved := job
-			moved.Due = hostStates[hostOf(job.Inbox)].RetryAt
+			moved.Due = hostStates[queueHost(job)].RetryAt
 			if err := tx.RescheduleDelivery(job.Due, &moved); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
@@ -249,7 +251,7 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 	}
 	d.mu.Lock()
 	for _, job := range claimed {
-		host := hostOf(job.Inbox)
+		host := queueHost(job)
 		d.inFlight[job.ID] = true
 		d.hosts[host]++
 		wg.Add(1)
@@ -276,6 +278,27 @@ func (in *Instance) dispatchDue(ctx context.Context, wg *sync.WaitGroup, done ch
 	return now, nil // look again: more may be due behind what was started
 }
 
+// queueHost is the key deliveries share their concurrency limit and
+// backoff under: the inbox's host, or for Web Push the one subscription,
+// so a failing subscription never holds back others on the same push
+// service.
+func queueHost(job storage.Delivery) string {
+	if job.Push != nil {
+		sum := sha256.Sum256([]byte(job.Inbox))
+		return "push:" + hex.EncodeToString(sum[:8])
+	}
+	return hostOf(job.Inbox)
+}
+
+// logTarget is what logs name as a delivery's target: a push endpoint is
+// a secret, so only its host.
+func logTarget(job storage.Delivery) string {
+	if job.Push != nil {
+		return "push via " + hostOf(job.Inbox)
+	}
+	return job.Inbox
+}
+
 func hostOf(inbox string) string {
 	u, err := url.Parse(inbox)
 	if err != nil {
@@ -286,7 +309,7 @@ func hostOf(inbox string) string {
 
 // attemptDelivery POSTs one delivery and records the outcome.
 func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
-	log := in.log.With("inbox", job.Inbox, "activity", job.Activity, "attempt", job.Attempt+1)
+	log := in.log.With("inbox", logTarget(job), "activity", job.Activity, "attempt", job.Attempt+1)
 	start := in.now()
 	status, retryHeader, postErr := in.post(ctx, job)
 	if ctx.Err() != nil {
@@ -311,7 +334,7 @@ func (in *Instance) attemptDelivery(ctx context.Context, job storage.Delivery) {
 		outcome = classifyDelivery(status)
 	}
 	now := in.now()
-	host := hostOf(job.Inbox)
+	host := queueHost(job)
 	record := func(tx *storage.Tx) error {
 		hs, err := tx.DeliveryHost(host)
 		if err != nil {

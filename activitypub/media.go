@@ -375,8 +375,9 @@ func (in *Instance) remoteFile(ctx context.Context, rawURL string) (*storage.Rem
 	return f, nil
 }
 
-// PruneRemoteFiles drops cached remote files fetched before cutoff; they
-// are fetched again when next asked for. progress, if not nil, hears the
+// PruneRemoteFiles drops cached remote files fetched before cutoff and
+// removes their files from disk; they are fetched again when next asked
+// for. progress, if not nil, hears the
 // running count after each batch.
 func (in *Instance) PruneRemoteFiles(ctx context.Context, cutoff time.Time, progress func(done int)) (int, error) {
 	const batch = 200
@@ -392,7 +393,9 @@ func (in *Instance) PruneRemoteFiles(ctx context.Context, cutoff time.Time, prog
 			return done, err
 		}
 		if len(urls) == 0 {
-			return done, nil
+			// Free the disk now; what another record still holds stays.
+			_, err := in.store.CollectBlobs(ctx, 0)
+			return done, err
 		}
 		if err := in.store.Update(ctx, func(tx *storage.Tx) error {
 			for _, u := range urls {

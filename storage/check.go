@@ -84,6 +84,7 @@ func checkIndexes(tx *Tx) error {
 func checkMedia(tx *Tx) error {
 	want := map[string]uint64{}
 	waiting := map[ID]bool{}
+	unattached := map[ID]bool{}
 	media, err := tx.bucket(bucketMedia)
 	if err != nil {
 		return err
@@ -98,6 +99,9 @@ func checkMedia(tx *Tx) error {
 		}
 		if m.Processing {
 			waiting[m.ID] = true
+		}
+		if m.unattached() {
+			unattached[m.ID] = true
 		}
 		return nil
 	}); err != nil {
@@ -122,6 +126,9 @@ func checkMedia(tx *Tx) error {
 		return err
 	}
 	if err := refs.ForEach(func(k, v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("blob %s: reference count %x: %w", k, v, ErrCorrupt)
+		}
 		if got := binary.BigEndian.Uint64(v); got != want[string(k)] {
 			return fmt.Errorf("blob %s: %d references counted, %d held: %w", k, got, want[string(k)], ErrCorrupt)
 		}
@@ -149,5 +156,17 @@ func checkMedia(tx *Tx) error {
 	for id := range waiting {
 		return fmt.Errorf("media %s waits for processing but is not indexed: %w", id, ErrCorrupt)
 	}
-	return nil
+	index, err := tx.bucket(bucketMediaUnattached)
+	if err != nil {
+		return err
+	}
+	if n := index.Stats().KeyN; n != len(unattached) {
+		return fmt.Errorf("%d unattached uploads but %d index entries: %w", len(unattached), n, ErrCorrupt)
+	}
+	return index.ForEach(func(k, _ []byte) error {
+		if !unattached[idFromKey(k)] {
+			return fmt.Errorf("index %s: %x is attached or gone: %w", bucketMediaUnattached, k, ErrCorrupt)
+		}
+		return nil
+	})
 }

@@ -61,6 +61,10 @@ type Media struct {
 // Local reports whether the file is stored here rather than remote.
 func (m *Media) Local() bool { return m.RemoteURL == "" }
 
+// unattached reports whether m is a local upload on no status (an
+// avatar or header, or an attachment not yet posted).
+func (m *Media) unattached() bool { return m.Local() && m.StatusID == 0 }
+
 // blobs lists the blob hashes the record holds.
 func (m *Media) blobs() []string {
 	var out []string
@@ -103,6 +107,9 @@ func (tx *Tx) PutMedia(m *Media) error {
 	if err := tx.setIndex(bucketMediaProcessing, m.ID.Key(), m.Processing); err != nil {
 		return err
 	}
+	if err := tx.setIndex(bucketMediaUnattached, m.ID.Key(), m.unattached()); err != nil {
+		return err
+	}
 	return putJSON(media, m.ID.Key(), m)
 }
 
@@ -142,6 +149,9 @@ func (tx *Tx) DeleteMedia(id ID) error {
 		}
 	}
 	if err := tx.setIndex(bucketMediaProcessing, id.Key(), false); err != nil {
+		return err
+	}
+	if err := tx.setIndex(bucketMediaUnattached, id.Key(), false); err != nil {
 		return err
 	}
 	media, err := tx.bucket(bucketMedia)
@@ -197,29 +207,51 @@ func (tx *Tx) StatusMedia(s *Status) ([]*Media, error) {
 	return out, nil
 }
 
-// StaleUploads returns up to limit attachments uploaded before cutoff
-// and never attached to a status.
+// StaleUploads returns up to limit uploads made before cutoff that
+// nothing uses: attachments never posted, and avatars or headers their
+// account does not show (a profile change that failed half-way).
 func (tx *Tx) StaleUploads(cutoff time.Time, limit int) ([]ID, error) {
-	media, err := tx.bucket(bucketMedia)
+	index, err := tx.bucket(bucketMediaUnattached)
 	if err != nil {
 		return nil, err
 	}
 	end := IDAt(cutoff)
 	var out []ID
-	c := media.Cursor()
-	for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-		if idFromKey(k) >= end {
+	c := index.Cursor()
+	for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		id := idFromKey(k)
+		if id >= end {
 			break
 		}
-		var m Media
-		if err := decodeJSON(v, &m); err != nil {
-			return nil, fmt.Errorf("media %x: %w", k, err)
+		unused, err := tx.UploadUnused(id)
+		if err != nil {
+			return nil, err
 		}
-		if m.StatusID == 0 && m.Use == "" && m.Local() {
-			out = append(out, m.ID)
+		if unused {
+			out = append(out, id)
 		}
 	}
 	return out, nil
+}
+
+// UploadUnused reports whether a local upload is on no status and not
+// shown as its account's avatar or header.
+func (tx *Tx) UploadUnused(id ID) (bool, error) {
+	m, err := tx.Media(id)
+	if err != nil || !m.unattached() {
+		return false, err
+	}
+	if m.Use == "" {
+		return true, nil
+	}
+	a, err := tx.Account(m.AccountID)
+	if isNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return a.AvatarMediaID != id && a.HeaderMediaID != id, nil
 }
 
 // ProcessingMedia returns the uploads waiting for processing, oldest

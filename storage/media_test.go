@@ -391,12 +391,17 @@ func TestStaleUploads(t *testing.T) {
 	at := func(ago time.Duration) ID { return IDAt(now.Add(-ago)) }
 	attached := &Media{ID: at(4 * time.Hour), StatusID: 99, Type: "image"}
 	old := &Media{ID: at(3 * time.Hour), Type: "image"}
-	avatar := &Media{ID: at(170 * time.Minute), Use: MediaUseAvatar, Type: "image"}
-	header := &Media{ID: at(165 * time.Minute), Use: MediaUseHeader, Type: "image"}
+	alice := testAccount(s, "alice", "")
+	avatar := &Media{ID: at(170 * time.Minute), AccountID: alice.ID, Use: MediaUseAvatar, Type: "image"} // shown: kept
+	header := &Media{ID: at(165 * time.Minute), AccountID: alice.ID, Use: MediaUseHeader, Type: "image"} // not shown: stale
+	alice.AvatarMediaID = avatar.ID
 	remote := &Media{ID: at(160 * time.Minute), RemoteURL: "https://r.test/a.png", Type: "image"}
 	older := &Media{ID: at(150 * time.Minute), Type: "image", Processing: true}
 	recent := &Media{ID: s.NewID(), Type: "image"}
 	if err := s.Update(t.Context(), func(tx *Tx) error {
+		if err := tx.CreateAccount(alice); err != nil {
+			return err
+		}
 		for _, m := range []*Media{attached, old, avatar, header, remote, older, recent} {
 			if err := tx.PutMedia(m); err != nil {
 				return err
@@ -412,13 +417,13 @@ func TestStaleUploads(t *testing.T) {
 		limit  int
 		want   []ID
 	}{
-		{"all unattached local uploads before an hour ago", now.Add(-time.Hour), 10, []ID{old.ID, older.ID}},
-		{"limit counts matches, not records looked at", now.Add(-time.Hour), 2, []ID{old.ID, older.ID}},
+		{"all unused local uploads before an hour ago", now.Add(-time.Hour), 10, []ID{old.ID, header.ID, older.ID}},
+		{"limit counts matches, not records looked at", now.Add(-time.Hour), 2, []ID{old.ID, header.ID}},
 		{"limit 1", now.Add(-time.Hour), 1, []ID{old.ID}},
 		{"limit 0", now.Add(-time.Hour), 0, nil},
-		{"cutoff between the two", now.Add(-155 * time.Minute), 10, []ID{old.ID}},
+		{"cutoff between the two", now.Add(-155 * time.Minute), 10, []ID{old.ID, header.ID}},
 		{"cutoff before all", now.Add(-5 * time.Hour), 10, nil},
-		{"cutoff in the future takes the recent one too", now.Add(time.Hour), 10, []ID{old.ID, older.ID, recent.ID}},
+		{"cutoff in the future takes the recent one too", now.Add(time.Hour), 10, []ID{old.ID, header.ID, older.ID, recent.ID}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

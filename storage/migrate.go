@@ -70,6 +70,7 @@ var (
 	bucketRemoteFiles     = []byte("remote_files")       // remote URL → RemoteFile
 	bucketPushSubs        = []byte("push_subscriptions") // account ID ‖ token hash → PushSubscription
 	bucketBlobGarbage     = []byte("blob_garbage")       // blob hash no record holds → nothing, until collected
+	bucketMediaUnattached = []byte("media_unattached")   // ID of a local upload on no status → nothing
 )
 
 // idKeyedBuckets are the buckets whose keys are IDs; Open keeps new IDs
@@ -217,7 +218,7 @@ var schema = []migration{
 // migrateMedia creates the media buckets and turns the attachments that
 // remote statuses carried inline into media records.
 func migrateMedia(tx *bolt.Tx) error {
-	if err := createBuckets(tx, bucketMedia, bucketMediaProcessing, bucketBlobRefs,
+	if err := createBuckets(tx, bucketMedia, bucketMediaProcessing, bucketMediaUnattached, bucketBlobRefs,
 		bucketBlobGarbage, bucketRemoteFiles, bucketPushSubs); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -123,6 +124,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		store.Close()
 		return nil, err
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		opts.Logger.WarnContext(ctx, "ffmpeg not found: video and sound uploads are stored as sent, metadata (such as location) included, without a preview")
 	}
 	s := &Server{opts: opts, store: store, in: in, log: opts.Logger}
 	s.hub = streaming.New(streaming.Options{Backend: mastodon.StreamingBackend(in, store),

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rhizome-fed/rhizome/storage"
+	"github.com/rhizome-fed/rhizome/storage/blobs"
 )
 
 var (
@@ -306,6 +307,13 @@ func checkMediaPrune(t *testing.T, cfg, dataDir string) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	files := 0
+	if err := store.Blobs().Walk(func(blobs.Blob, time.Time) error { files++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if files != 1 {
+		t.Errorf("%d files on disk after the prune, want the fresh one only", files)
 	}
 }
 

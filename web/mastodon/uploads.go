@@ -99,9 +99,8 @@ func (u *uploads) sweep(ctx context.Context) {
 	}
 	err := u.h.store.Batch(ctx, func(tx *storage.Tx) error {
 		for _, id := range stale {
-			m, err := tx.Media(id)
-			if err != nil || m.StatusID != 0 {
-				continue // attached meanwhile
+			if unused, err := tx.UploadUnused(id); err != nil || !unused {
+				continue // attached or shown meanwhile, or gone
 			}
 			if err := tx.DeleteMedia(id); err != nil {
 				return err

@@ -82,6 +82,7 @@ type Instance struct {
 	sniff          func(head []byte) string
 	push           pushState
 	fileFetches    fileFetches
+	proxyKey       []byte // for MediaToken
 
 	gofedOnce sync.Once
 	gofed     pub.FederatingActor
@@ -154,6 +155,9 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Instance, er
 	}
 	if err := in.ensureInstanceActor(ctx); err != nil {
 		return nil, err
+	}
+	if err := in.ensureProxyKey(ctx); err != nil {
+		return nil, fmt.Errorf("media proxy key: %w", err)
 	}
 	keys, err := in.ensurePushKeys(ctx)
 	if err != nil {

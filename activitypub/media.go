@@ -3,6 +3,10 @@ package activitypub
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +49,43 @@ var mediaExtensions = map[string]string{
 	"audio/aac":       ".aac",
 	"audio/mp4":       ".m4a",
 	"audio/webm":      ".weba",
+}
+
+// settingProxyKey holds the key that makes proxy URLs of remote
+// attachments unguessable.
+const settingProxyKey = "media_proxy_key"
+
+// ensureProxyKey loads the proxy URL key, making it on the first start.
+func (in *Instance) ensureProxyKey(ctx context.Context) error {
+	return in.store.Update(ctx, func(tx *storage.Tx) error {
+		if v, err := tx.Setting(settingProxyKey); err == nil {
+			key, err := hex.DecodeString(v)
+			if err == nil && len(key) == 32 {
+				in.proxyKey = key
+				return nil
+			}
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		in.proxyKey = key
+		return tx.PutSetting(settingProxyKey, hex.EncodeToString(key))
+	})
+}
+
+// MediaToken is the part of a remote attachment's proxy URL that cannot be
+// guessed from its ID: attachments of followers-only and direct posts
+// cannot be found by counting IDs.
+func (in *Instance) MediaToken(id storage.ID) string {
+	mac := hmac.New(sha256.New, in.proxyKey)
+	mac.Write(id.Key())
+	return hex.EncodeToString(mac.Sum(nil)[:12])
+}
+
+// ValidMediaToken reports whether token is id's MediaToken.
+func (in *Instance) ValidMediaToken(id storage.ID, token string) bool {
+	return hmac.Equal([]byte(token), []byte(in.MediaToken(id)))
 }
 
 // MaxAttachments is how many files a local post may carry.
@@ -257,7 +298,16 @@ const ProxyHeader = "X-Rhizome-File-Fetch"
 type fileFetches struct {
 	mu      sync.Mutex
 	running map[string]*fileFetch
+	failed  map[string]time.Time // URL → when a fetch of it last failed
 }
+
+// Failed fetches are not tried again for failedFetchTTL, so requests for
+// a broken or hostile URL cost its host nothing; at most maxFailedFetches
+// are remembered.
+const (
+	failedFetchTTL   = 10 * time.Minute
+	maxFailedFetches = 10000
+)
 
 type fileFetch struct {
 	done chan struct{}
@@ -273,6 +323,10 @@ type fileFetch struct {
 func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.RemoteFile, error) {
 	ff := &in.fileFetches
 	ff.mu.Lock()
+	if at, ok := ff.failed[rawURL]; ok && in.now().Sub(at) < failedFetchTTL {
+		ff.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s failed lately; not tried again yet", ErrFetch, rawURL)
+	}
 	if f, ok := ff.running[rawURL]; ok {
 		ff.mu.Unlock()
 		select {
@@ -291,6 +345,12 @@ func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.Rem
 	f.file, f.err = in.remoteFile(context.WithoutCancel(ctx), rawURL)
 	ff.mu.Lock()
 	delete(ff.running, rawURL)
+	if f.err != nil {
+		if ff.failed == nil || len(ff.failed) >= maxFailedFetches {
+			ff.failed = map[string]time.Time{}
+		}
+		ff.failed[rawURL] = in.now()
+	}
 	ff.mu.Unlock()
 	close(f.done)
 	return f.file, f.err

@@ -60,6 +60,11 @@ func TestRemoteFile_guards(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.url, err, tt.want)
 		}
 	}
+	// A failed URL is not tried again at once.
+	before = len(peer.requests())
+	if _, err := in.RemoteFile(t.Context(), "http://b.test/media/gone.png"); !errors.Is(err, ErrFetch) || len(peer.requests()) != before {
+		t.Errorf("refetch of a failed URL: %v, %d requests", err, len(peer.requests())-before)
+	}
 	// Without AllowPrivateAddresses, a file on a loopback address is never
 	// fetched.
 	guarded, err := New(t.Context(), newTestStore(t), Options{Domain: "a.test"})

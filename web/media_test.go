@@ -474,6 +474,15 @@ func TestMedia_postFederates(t *testing.T) {
 		t.Fatalf("attachment on b: %v", att)
 	}
 	_, original := fetch(t, client, small["url"].(string), nil)
+	// The proxy URL cannot be guessed from the attachment's ID.
+	for _, guess := range []string{proxied[:strings.LastIndex(proxied, "/")], proxied[:len(proxied)-1] + "0", proxied[:len(proxied)-1] + "1"} {
+		if guess == proxied {
+			continue
+		}
+		if resp, _ := fetch(t, client, guess, nil); resp.StatusCode != 404 {
+			t.Errorf("guessed proxy URL %s: %d", guess, resp.StatusCode)
+		}
+	}
 	// A request carrying our own fetch marker came back to us: refused.
 	if resp, _ := fetch(t, client, proxied, http.Header{activitypub.ProxyHeader: {"1"}}); resp.StatusCode != 404 {
 		t.Errorf("proxy request from ourselves: %d", resp.StatusCode)

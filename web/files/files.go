@@ -25,9 +25,10 @@ const (
 	proxyMaxAge = "public, max-age=86400"
 )
 
-// ProxyURL is where a remote attachment is served from this instance.
-func ProxyURL(base string, media storage.ID) string {
-	return base + "/media/proxy/" + media.String()
+// ProxyURL is where a remote attachment is served from this instance;
+// token is its activitypub.Instance.MediaToken.
+func ProxyURL(base string, media storage.ID, token string) string {
+	return base + "/media/proxy/" + media.String() + "/" + token
 }
 
 // AvatarURL and HeaderURL are where a remote account's avatar and header
@@ -52,7 +53,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 	h := &handler{in: in, store: store, log: log}
 	r.HandleFunc("/media/proxy/avatars/{id:[0-9]+}", h.remoteProfileImage(true)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/proxy/headers/{id:[0-9]+}", h.remoteProfileImage(false)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/media/proxy/{id:[0-9]+}", h.remoteAttachment).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/media/proxy/{id:[0-9]+}/{token:[0-9a-f]+}", h.remoteAttachment).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/{name}", h.local).Methods(http.MethodGet, http.MethodHead)
 }
 
@@ -112,7 +113,7 @@ func (h *handler) serveBlob(w http.ResponseWriter, r *http.Request, hash, mime, 
 
 func (h *handler) remoteAttachment(w http.ResponseWriter, r *http.Request) {
 	id, err := storage.ParseID(mux.Vars(r)["id"])
-	if err != nil {
+	if err != nil || !h.in.ValidMediaToken(id, mux.Vars(r)["token"]) {
 		respond.ErrorMessage(w, http.StatusNotFound, "Not found")
 		return
 	}

@@ -249,7 +249,7 @@ func (rd *renderer) attachment(m *storage.Media) Attachment {
 	}
 	switch {
 	case !m.Local():
-		link := files.ProxyURL(rd.base, m.ID)
+		link := files.ProxyURL(rd.base, m.ID, rd.in.MediaToken(m.ID))
 		at.URL, at.RemoteURL = &link, &m.RemoteURL
 		if m.Type == "image" {
 			at.PreviewURL = &link // no thumbnail of remote video or sound: null, not the whole file

@@ -28,6 +28,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxSubscriptions bounds the streams of one WebSocket. 0: 64.
 	MaxSubscriptions int
+	// MaxPerAccount bounds the open connections of one account; more are
+	// refused with 429. 0: 32.
+	MaxPerAccount int
 	// Logger receives connection events at Debug, dropped slow clients at
 	// Info and Backend failures at Error. nil: discard.
 	Logger *slog.Logger
@@ -42,12 +45,14 @@ type Hub struct {
 	writeTimeout time.Duration
 	queueSize    int
 	maxSubs      int
+	maxPerAcct   int
 
 	done chan struct{} // closed by Close
 
 	mu       sync.RWMutex
 	channels map[string][]*subscription // channel → its subscriptions, in no order
 	conns    map[*conn]struct{}
+	perAcct  map[uint64]int // open connections by account
 	closed   bool
 	active   sync.WaitGroup // one count per attached connection
 }
@@ -101,6 +106,9 @@ func New(opts Options) *Hub {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
+	if opts.MaxPerAccount <= 0 {
+		opts.MaxPerAccount = 32
+	}
 	if opts.MaxSubscriptions <= 0 {
 		opts.MaxSubscriptions = 64
 	}
@@ -114,9 +122,11 @@ func New(opts Options) *Hub {
 		writeTimeout: opts.WriteTimeout,
 		queueSize:    opts.QueueSize,
 		maxSubs:      opts.MaxSubscriptions,
+		maxPerAcct:   opts.MaxPerAccount,
 		done:         make(chan struct{}),
 		channels:     make(map[string][]*subscription),
 		conns:        make(map[*conn]struct{}),
+		perAcct:      make(map[uint64]int),
 	}
 }
 
@@ -223,10 +233,16 @@ func (h *Hub) attach(v Viewer, transport string, kill context.CancelCauseFunc) (
 	if h.closed {
 		return nil, errClosing
 	}
+	if h.perAcct[v.AccountID] >= h.maxPerAcct {
+		return nil, errTooMany
+	}
+	h.perAcct[v.AccountID]++
 	h.conns[c] = struct{}{}
 	h.active.Add(1)
 	return c, nil
 }
+
+var errTooMany = &clientError{http.StatusTooManyRequests, "Too many streaming connections"}
 
 // detach removes c and its subscriptions, and logs why it ended (the
 // cause of ctx, its connection's context). After it nothing in the hub
@@ -237,6 +253,9 @@ func (h *Hub) detach(ctx context.Context, c *conn) {
 		h.removeLocked(s)
 	}
 	delete(h.conns, c)
+	if h.perAcct[c.viewer.AccountID]--; h.perAcct[c.viewer.AccountID] <= 0 {
+		delete(h.perAcct, c.viewer.AccountID)
+	}
 	h.mu.Unlock()
 	h.active.Done()
 

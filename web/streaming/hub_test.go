@@ -385,3 +385,37 @@ func TestClose_unresponsiveClient(t *testing.T) {
 		t.Fatal("Close still waiting on an unresponsive client")
 	}
 }
+
+// One account may hold MaxPerAccount connections; one more is refused
+// with 429 until one of them ends. Other accounts are not affected.
+func TestHub_connectionsPerAccount(t *testing.T) {
+	h := New(Options{Backend: fakeBackend{}, MaxPerAccount: 3})
+	defer h.Close()
+	var conns []*conn
+	for range 3 {
+		c, err := h.attach(Viewer{AccountID: 1}, "memory", func(error) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	if _, err := h.attach(Viewer{AccountID: 1}, "memory", func(error) {}); err == nil {
+		t.Fatal("a fourth connection was accepted")
+	} else if code, _ := classify(err); code != http.StatusTooManyRequests {
+		t.Errorf("fourth connection refused with %d, want 429", code)
+	}
+	other, err := h.attach(Viewer{AccountID: 2}, "memory", func(error) {})
+	if err != nil {
+		t.Fatalf("another account: %v", err)
+	}
+	h.detach(context.Background(), other)
+	h.detach(context.Background(), conns[0])
+	if c, err := h.attach(Viewer{AccountID: 1}, "memory", func(error) {}); err != nil {
+		t.Errorf("after one ended: %v", err)
+	} else {
+		conns[0] = c
+	}
+	for _, c := range conns {
+		h.detach(context.Background(), c)
+	}
+}

@@ -289,6 +289,15 @@ func TestMedia_refusals(t *testing.T) {
 	}
 	token := apiToken(t, srv, alice.Account, "write:media")
 	good := pngBytes(t, 50, 50)
+	// The limits in force are the ones apps are told.
+	var instance map[string]any
+	call(t, "GET", hs+"/api/v2/instance", "", nil, &instance)
+	config := instance["configuration"].(map[string]any)
+	limits := config["media_attachments"].(map[string]any)
+	if limits["image_size_limit"] != float64(16<<10) || limits["image_matrix_limit"] != float64(1000*1000) ||
+		config["statuses"].(map[string]any)["max_media_attachments"] != float64(4) {
+		t.Errorf("advertised limits: %v, statuses %v", limits, config["statuses"])
+	}
 	tests := []struct {
 		name string
 		file []byte

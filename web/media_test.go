@@ -328,6 +328,12 @@ func TestMedia_refusals(t *testing.T) {
 	if resp := upload(t, http.DefaultClient, hs+"/api/v2/media", readOnly, good, nil, nil); resp.StatusCode != 403 {
 		t.Errorf("upload with a read token: %d", resp.StatusCode)
 	}
+	// Only multipart uploads get the larger body limit: a huge JSON body
+	// to update_credentials is refused as any other.
+	huge := map[string]any{"note": strings.Repeat("x", 2<<20)}
+	if resp := call(t, "PATCH", hs+"/api/v1/accounts/update_credentials", token, huge, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 MiB JSON to update_credentials: %d, want 413", resp.StatusCode)
+	}
 	// Thirty uploads per half hour per account, as Mastodon.
 	bob, err := srv.Instance().CreateAccount(t.Context(), activitypub.NewAccount{Username: "bob", Email: "b@example.org", Password: "correct horse battery"})
 	if err != nil {

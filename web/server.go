@@ -155,10 +155,9 @@ func (s *Server) routes() http.Handler {
 	}})
 	s.api = mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title,
 		RateLimit: s.opts.APIRateLimit, Media: s.opts.Media, Hub: s.hub, AllowHTTPPush: s.opts.AllowPrivateAddresses})
-	uploadLimit := mastodon.UploadBodyLimit(s.opts.Media)
 	bodyLimit := func(r *http.Request) int64 {
-		if r.Method != http.MethodGet && mastodon.IsUploadPath(r.URL.Path) {
-			return uploadLimit
+		if limit, ok := mastodon.UploadBodyLimit(r, s.opts.Media); ok {
+			return max(limit, s.opts.MaxBodyBytes)
 		}
 		return s.opts.MaxBodyBytes
 	}

@@ -63,15 +63,22 @@ func (o Options) mediaLimits() media.Limits {
 	return l
 }
 
-// UploadBodyLimit is the request body size the upload routes need, for
-// the server's body limit.
-func UploadBodyLimit(l media.Limits) int64 {
-	return max(l.MaxImageBytes, l.MaxVideoBytes, media.DefaultMaxVideoBytes) + 1<<20
-}
-
-// IsUploadPath reports whether a request path takes file uploads.
-func IsUploadPath(path string) bool {
-	return path == "/api/v1/media" || path == "/api/v2/media" || path == "/api/v1/accounts/update_credentials"
+// UploadBodyLimit returns the body limit of a file upload: the media
+// routes take files up to the video limit, update_credentials an avatar
+// and a header. It reports false for any other request (and for bodies
+// that are not multipart), which keep the server's usual limit.
+func UploadBodyLimit(r *http.Request, l media.Limits) (int64, bool) {
+	if r.Method == http.MethodGet || !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return 0, false
+	}
+	l = Options{Media: l}.mediaLimits()
+	switch r.URL.Path {
+	case "/api/v1/media", "/api/v2/media":
+		return max(l.MaxImageBytes, l.MaxVideoBytes) + 1<<20, true
+	case "/api/v1/accounts/update_credentials":
+		return 2*l.MaxImageBytes + 1<<20, true
+	}
+	return 0, false
 }
 
 // uploadMedia serves POST /api/v1/media (processing always finishes

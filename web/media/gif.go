@@ -11,6 +11,10 @@ import (
 	"os"
 )
 
+// maxGIFFrames bounds an animated GIF's frames (a minute and a half at
+// 10 frames a second).
+const maxGIFFrames = 1000
+
 // processGIF checks the total frame area of the GIF in f against
 // lim.MaxAnimationPixels, decodes all its frames and re-encodes them into
 // p.File. gif.EncodeAll writes frames, palettes, delays, disposal and the
@@ -27,6 +31,12 @@ func processGIF(f *os.File, p *Processed, lim Limits, tmpDir string) (image.Imag
 	}
 	if area > lim.MaxAnimationPixels {
 		return nil, fmt.Errorf("%w: GIF frames add up to %d pixels, limit is %d", ErrTooManyPixels, area, lim.MaxAnimationPixels)
+	}
+	// Each frame also costs the decoder a palette and an image header, a
+	// few kilobytes, whatever its size: tiny frames by the thousand would
+	// take gigabytes.
+	if frames > maxGIFFrames {
+		return nil, fmt.Errorf("%w: GIF has %d frames, limit is %d", ErrTooManyPixels, frames, maxGIFFrames)
 	}
 	if frames == 0 {
 		return nil, fmt.Errorf("%w: GIF has no frames", ErrCorrupt)

@@ -39,7 +39,14 @@ const reencodeQuality = 90
 type jpegInfo struct {
 	orientation int      // EXIF Orientation, 1 when absent
 	icc         [][]byte // APP2 ICC_PROFILE segments, whole (marker and length included)
+	scans       int      // SOS segments copied (only when writing)
 }
+
+// maxScans bounds a JPEG's scans. Baseline images have one and
+// progressive ones about ten; each scan of a progressive image costs a
+// pass over all its coefficients, so thousands of tiny scans in a small
+// file would cost minutes of CPU to decode.
+const maxScans = 100
 
 // processJPEG strips f losslessly into p.File, or, when its EXIF orientation
 // is not upright, decodes it, turns the pixels upright and re-encodes them.
@@ -53,6 +60,7 @@ func processJPEG(f *os.File, p *Processed, tmpDir string) (image.Image, error) {
 		return nil, err
 	}
 	if info.orientation < 2 || info.orientation > 8 {
+		// Stripping counts the scans before any decoding.
 		if r, err = rewind(f); err != nil {
 			return nil, err
 		}
@@ -67,6 +75,13 @@ func processJPEG(f *os.File, p *Processed, tmpDir string) (image.Image, error) {
 		return decodeFile(p.File, p.MIME, jpeg.Decode)
 	}
 
+	// Count the scans before decoding (see maxScans).
+	if r, err = rewind(f); err != nil {
+		return nil, err
+	}
+	if _, err := stripJPEG(r, io.Discard); err != nil {
+		return nil, err
+	}
 	if r, err = rewind(f); err != nil {
 		return nil, err
 	}
@@ -205,6 +220,9 @@ func stripJPEG(r *bufio.Reader, w io.Writer) (jpegInfo, error) {
 		if marker == markerSOS {
 			if w == nil {
 				return info, nil
+			}
+			if info.scans++; info.scans > maxScans {
+				return info, fmt.Errorf("%w: jpeg has more than %d scans", ErrCorrupt, maxScans)
 			}
 			if err := copySegment(w, r, marker, lenBuf, n); err != nil {
 				return info, err

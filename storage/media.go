@@ -55,6 +55,10 @@ type Media struct {
 	Failed     string `json:"failed,omitempty"`   // why processing failed
 	Attempts   int    `json:"attempts,omitempty"` // processing attempts that failed for other reasons than the content
 
+	// DetachedAt is when the post this upload was on was deleted: it
+	// waits a day from then for a redraft.
+	DetachedAt time.Time `json:"detached_at,omitzero"`
+
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -181,7 +185,7 @@ func (tx *Tx) releaseMedia(s *Status) error {
 			return err
 		}
 		if m.StatusID == s.ID {
-			m.StatusID = 0
+			m.StatusID, m.DetachedAt = 0, time.Now().UTC()
 			if err := tx.PutMedia(m); err != nil {
 				return err
 			}
@@ -207,9 +211,10 @@ func (tx *Tx) StatusMedia(s *Status) ([]*Media, error) {
 	return out, nil
 }
 
-// StaleUploads returns up to limit uploads made before cutoff that
-// nothing uses: attachments never posted, and avatars or headers their
-// account does not show (a profile change that failed half-way).
+// StaleUploads returns up to limit uploads made (and, for those of deleted
+// posts, detached) before cutoff that nothing uses: attachments never
+// posted or whose post was deleted, and avatars or headers their account
+// does not show (a profile change that failed half-way).
 func (tx *Tx) StaleUploads(cutoff time.Time, limit int) ([]ID, error) {
 	index, err := tx.bucket(bucketMediaUnattached)
 	if err != nil {
@@ -222,6 +227,13 @@ func (tx *Tx) StaleUploads(cutoff time.Time, limit int) ([]ID, error) {
 		id := idFromKey(k)
 		if id >= end {
 			break
+		}
+		m, err := tx.Media(id)
+		if err != nil {
+			return nil, err
+		}
+		if m.DetachedAt.After(cutoff) {
+			continue // its post was deleted lately: kept for a redraft
 		}
 		unused, err := tx.UploadUnused(id)
 		if err != nil {

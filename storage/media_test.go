@@ -734,3 +734,47 @@ func TestCollectOrphans(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleUploads_redraftWindow: an old upload whose post was just
+// deleted waits a day from the deletion, not from the upload.
+func TestStaleUploads_redraftWindow(t *testing.T) {
+	s := newTestStore(t)
+	alice := testAccount(s, "alice", "")
+	m := &Media{ID: IDAt(time.Now().Add(-72 * time.Hour)), AccountID: alice.ID, Type: "image"}
+	st := &Status{ID: s.NewID(), URI: "https://local.test/users/alice/statuses/9", AccountID: alice.ID, Local: true,
+		Visibility: VisibilityPublic, MediaIDs: []ID{m.ID}, CreatedAt: time.Now()}
+	m.StatusID = st.ID
+	if err := s.Update(t.Context(), func(tx *Tx) error {
+		if err := tx.CreateAccount(alice); err != nil {
+			return err
+		}
+		if err := tx.PutMedia(m); err != nil {
+			return err
+		}
+		if err := tx.CreateStatus(st); err != nil {
+			return err
+		}
+		return tx.DeleteStatus(st.ID, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		cutoff time.Time
+		stale  bool
+	}{
+		{time.Now().Add(-24 * time.Hour), false},
+		{time.Now().Add(25 * time.Hour), true},
+	} {
+		var got []ID
+		if err := s.View(func(tx *Tx) error {
+			var err error
+			got, err = tx.StaleUploads(tt.cutoff, 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got, m.ID) != tt.stale {
+			t.Errorf("cutoff %v: stale %v, want stale=%t", tt.cutoff, got, tt.stale)
+		}
+	}
+}

@@ -9,7 +9,10 @@ import (
 // PushSubscription is a Web Push subscription: one per access token, as
 // in Mastodon. It goes when its token is revoked.
 type PushSubscription struct {
-	ID        ID        `json:"id"`
+	ID ID `json:"id"`
+	// Number is the ID apps see: a small number, as Mastodon's (Tusky
+	// reads it into a 32-bit integer). Set by PutPushSubscription.
+	Number    int64     `json:"number"`
 	AccountID ID        `json:"account_id"`
 	TokenHash []byte    `json:"token_hash"`
 	Endpoint  string    `json:"endpoint"`
@@ -27,10 +30,30 @@ func pushKey(account ID, tokenHash []byte) []byte {
 	return append(account.Key(), tokenHash...)
 }
 
-// PutPushSubscription creates or replaces the subscription of a token.
+// counterPushSubscriptions numbers push subscriptions.
+const counterPushSubscriptions = "push_subscriptions_made"
+
+// PutPushSubscription creates or replaces the subscription of a token; a
+// replacement keeps its number, a new one takes the next.
 func (tx *Tx) PutPushSubscription(p *PushSubscription) error {
 	b, err := tx.bucket(bucketPushSubs)
 	if err != nil {
+		return err
+	}
+	// Number from what is stored, never from p: a Batch that runs again
+	// must take a number again.
+	if old, err := tx.PushSubscription(p.AccountID, p.TokenHash); err == nil {
+		p.Number = old.Number
+	} else if isNotFound(err) {
+		n, err := tx.Counter(counterPushSubscriptions)
+		if err != nil {
+			return err
+		}
+		if err := tx.addCounter(counterPushSubscriptions, 1); err != nil {
+			return err
+		}
+		p.Number = n + 1
+	} else {
 		return err
 	}
 	return putJSON(b, pushKey(p.AccountID, p.TokenHash), p)

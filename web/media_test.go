@@ -520,6 +520,17 @@ func TestMedia_postFederates(t *testing.T) {
 	if resp, _ := fetch(t, client, large["url"].(string), nil); resp.StatusCode != 404 {
 		t.Errorf("dropped attachment still served: %d", resp.StatusCode)
 	}
+	// An edit without media_ids keeps the files; "media_ids": [] removes
+	// them (checked on the "twice" post, whose file is not needed later).
+	var edited map[string]any
+	callWith(t, client, "PUT", "http://a.test/api/v1/statuses/"+twice["id"].(string), token, map[string]any{"status": "twice, edited"}, &edited)
+	if len(edited["media_attachments"].([]any)) != 1 {
+		t.Errorf("edit without media_ids: %v", edited["media_attachments"])
+	}
+	callWith(t, client, "PUT", "http://a.test/api/v1/statuses/"+twice["id"].(string), token, map[string]any{"status": "twice, no file", "media_ids": []string{}}, &edited)
+	if len(edited["media_attachments"].([]any)) != 0 {
+		t.Errorf("edit with media_ids []: %v", edited["media_attachments"])
+	}
 	eventually(t, "edit on b", func() bool {
 		s := b.statusByURI(posted["uri"].(string))
 		if s == nil || len(s.MediaIDs) != 1 {

@@ -37,7 +37,7 @@ func TestPush_notifications(t *testing.T) {
 	callWith(t, client, "GET", "http://a.test/api/v2/instance", "", nil, &instance)
 	vapid := instance["configuration"].(map[string]any)["vapid"].(map[string]any)["public_key"]
 	alerts, _ := created["alerts"].(map[string]any)
-	if resp.StatusCode != 200 || created["server_key"] == "" || created["server_key"] != vapid ||
+	if resp.StatusCode != 200 || created["id"] != "1" || created["server_key"] == "" || created["server_key"] != vapid ||
 		alerts["mention"] != true || alerts["follow"] != false || created["endpoint"] != sub.Endpoint {
 		t.Fatalf("subscribe: %d %v (instance key %v)", resp.StatusCode, created, vapid)
 	}

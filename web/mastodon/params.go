@@ -78,6 +78,13 @@ func flatten(out url.Values, key string, v any) {
 		out.Add(key, strconv.FormatBool(v))
 	case []any:
 		base := strings.TrimSuffix(key, "[]")
+		if len(v) == 0 {
+			// Present but empty ("media_ids": [] removes every file), not
+			// absent.
+			if _, ok := out[base+"[]"]; !ok {
+				out[base+"[]"] = []string{}
+			}
+		}
 		for i, e := range v {
 			if _, isObject := e.(map[string]any); isObject {
 				// Arrays of objects keep their positions: base[i][field].

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
@@ -28,7 +29,7 @@ func (h *handler) renderPush(p *storage.PushSubscription) PushSubscription {
 	for _, a := range activitypub.PushAlerts {
 		alerts[a] = p.Wants(a)
 	}
-	return PushSubscription{ID: p.ID.String(), Endpoint: p.Endpoint, Standard: true, Alerts: alerts,
+	return PushSubscription{ID: strconv.FormatInt(p.Number, 10), Endpoint: p.Endpoint, Standard: true, Alerts: alerts,
 		ServerKey: h.in.PushKey(), Policy: p.Policy}
 }
 

@@ -223,7 +223,9 @@ func (h *handler) editStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	sensitive, _ := boolParam(p, "sensitive")
 	mediaIDs := s.MediaIDs // an edit without media_ids keeps the attachments
-	if _, given := p["media_ids"]; given || len(p["media_ids[]"]) > 0 {
+	_, given := p["media_ids"]
+	_, givenAsArray := p["media_ids[]"]
+	if given || givenAsArray {
 		if mediaIDs, err = idList(p, "media_ids"); err != nil {
 			respond.Error(w, r, h.log, err)
 			return

@@ -284,6 +284,29 @@ func TestStreaming_streams(t *testing.T) {
 		"keywords_attributes": []map[string]any{{"keyword": "spoiler"}}}, nil)
 	waitFor(t, "filters_changed", events, func(e wsEvent) bool { return e.Event == "filters_changed" && e.Stream[0] == "user" })
 
+	// A boost reaches the home stream of bob's follower, but not the
+	// public streams; a later public post shows the order.
+	callWith(t, client, "POST", base+"/api/v1/statuses/"+id+"/reblog", bobToken, nil, nil)
+	waitFor(t, "the boost on the user stream", events, func(e wsEvent) bool {
+		if e.Event != "update" || e.Stream[0] != "user" {
+			return false
+		}
+		var st map[string]any
+		return json.Unmarshal([]byte(e.Payload), &st) == nil && st["reblog"] != nil
+	})
+	var marker map[string]any
+	callWith(t, client, "POST", base+"/api/v1/statuses", bobToken, map[string]any{"status": "after the boost"}, &marker)
+	waitFor(t, "the next public post", events, func(e wsEvent) bool {
+		if e.Event != "update" || e.Stream[0] != "public" {
+			return false
+		}
+		var st map[string]any
+		if json.Unmarshal([]byte(e.Payload), &st) == nil && st["reblog"] != nil {
+			t.Errorf("a boost on the public stream: %s", e.Payload)
+		}
+		return st["id"] == marker["id"]
+	})
+
 	// Revoking the token ends its streaming connection.
 	form := url.Values{"client_id": {"client-" + token}, "client_secret": {"secret"}, "token": {token}}
 	resp, err := client.PostForm(base+"/oauth/revoke", form)

@@ -188,8 +188,11 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 			}
 		}
 	}
-	switch s.Visibility {
-	case storage.VisibilityPublic:
+	switch {
+	case s.ReblogOfID != 0:
+		// Boosts go to home timelines and lists only, as in Mastodon and
+		// the public timelines here.
+	case s.Visibility == storage.VisibilityPublic:
 		out = append(out, streaming.PublicChannel)
 		if s.Local {
 			out = append(out, streaming.LocalChannel)
@@ -210,7 +213,7 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 				out = append(out, streaming.HashtagChannel(tag, true))
 			}
 		}
-	case storage.VisibilityDirect:
+	case s.Visibility == storage.VisibilityDirect:
 		for _, id := range append([]storage.ID{s.AccountID}, s.Mentions...) {
 			if a, err := tx.Account(id); err == nil && a.Local() {
 				out = append(out, streaming.DirectChannel(uint64(id)))
@@ -218,6 +221,18 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// active reports whether the viewer's account may still stream: a
+// suspended one gets nothing more.
+func (b streamBackend) active(v streaming.Viewer) bool {
+	ok := false
+	_ = b.h.store.View(func(tx *storage.Tx) error {
+		a, err := tx.Account(storage.ID(v.AccountID))
+		ok = err == nil && !a.Suspended
+		return nil
+	})
+	return ok
 }
 
 // StreamingSession names a token's streaming connections, for
@@ -285,20 +300,32 @@ func (b streamBackend) Authorize(_ context.Context, v streaming.Viewer, s stream
 // opened with read:statuses only).
 func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
 	if _, ok := m.Data.(notificationEvent); ok {
-		return oauth.Covers(v.Scopes, "read:notifications")
+		return oauth.Covers(v.Scopes, "read:notifications") && b.active(v)
 	}
 	d, ok := m.Data.(streamed)
 	if !ok || d.status == nil {
-		return true
+		return b.active(v)
 	}
 	keep := false
 	_ = b.h.store.View(func(tx *storage.Tx) error {
 		me, err := tx.Account(storage.ID(v.AccountID))
-		if err != nil || !activitypub.VisibleTo(tx, d.status, me) {
+		if err != nil || me.Suspended || !activitypub.VisibleTo(tx, d.status, me) {
 			return err
 		}
-		if d.status.AccountID != me.ID {
-			if muted, err := tx.Mutes(me.ID, d.status.AccountID); err != nil || muted {
+		authors := []storage.ID{d.status.AccountID}
+		if d.status.ReblogOfID != 0 {
+			if f, err := tx.Follow(me.ID, d.status.AccountID); err == nil && f.HideReblogs {
+				return nil // boosts of this account hidden from home
+			}
+			if original, err := tx.Status(d.status.ReblogOfID); err == nil {
+				authors = append(authors, original.AccountID)
+			}
+		}
+		for _, author := range authors {
+			if author == me.ID {
+				continue
+			}
+			if muted, err := tx.Mutes(me.ID, author); err != nil || muted {
 				return err
 			}
 		}

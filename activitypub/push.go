@@ -180,7 +180,7 @@ func (in *Instance) renderPush(tx *storage.Tx, n *storage.Notification) ([]byte,
 		if name == "" {
 			name = from.Username
 		}
-		p.Icon = from.AvatarURL
+		p.Icon = in.AvatarURL(from)
 		p.Body = plainText(from.Note)
 	}
 	title, ok := pushTitles[n.Type]
@@ -214,8 +214,10 @@ func (in *Instance) sendPush(ctx context.Context, job storage.Delivery, body []b
 		var err error
 		sub, err = tx.PushSubscription(job.Push.AccountID, job.Push.TokenHash)
 		return err
-	}); err != nil {
-		return 0, "", &permanentError{err} // unsubscribed meanwhile
+	}); errors.Is(err, storage.ErrNotFound) {
+		return http.StatusGone, "", nil // unsubscribed meanwhile: nothing to send
+	} else if err != nil {
+		return 0, "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
@@ -236,7 +238,11 @@ func (in *Instance) sendPush(ctx context.Context, job storage.Delivery, body []b
 		in.log.InfoContext(ctx, "push subscription gone; removed", "endpoint", hostOf(sub.Endpoint))
 		return http.StatusGone, "", nil
 	case errors.Is(err, webpush.ErrRejected), errors.Is(err, webpush.ErrPayloadTooLarge):
-		return 0, "", &permanentError{err}
+		var refused *webpush.StatusError
+		if errors.As(err, &refused) {
+			return refused.StatusCode, "", nil // the push service said no: logged as a refusal
+		}
+		return 0, "", &permanentError{err} // refused before sending: ours to fix
 	}
 	if wait, ok := webpush.RetryAfter(err); ok {
 		return http.StatusServiceUnavailable, fmt.Sprint(int(wait.Seconds())), nil

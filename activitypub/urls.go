@@ -3,6 +3,8 @@ package activitypub
 import (
 	"net/url"
 	"strings"
+
+	"github.com/rhizome-fed/rhizome/storage"
 )
 
 // The URL scheme of local actors, Mastodon's shape:
@@ -65,4 +67,25 @@ func (in *Instance) localUsername(uri string) string {
 		}
 	}
 	return ""
+}
+
+// Paths of account images served here: remote accounts' avatars and
+// headers through the file cache, and the image shown for no avatar.
+const (
+	AvatarProxyPath   = "/media/proxy/avatars/"
+	HeaderProxyPath   = "/media/proxy/headers/"
+	DefaultAvatarPath = "/avatars/original/missing.png"
+)
+
+// AvatarURL is where clients load an account's avatar from: a remote one
+// through this instance's cache (so clients never reveal themselves to
+// other hosts), the default image for none.
+func (in *Instance) AvatarURL(a *storage.Account) string {
+	switch {
+	case a.AvatarURL == "":
+		return in.BaseURL() + DefaultAvatarPath
+	case !a.Local():
+		return in.BaseURL() + AvatarProxyPath + a.ID.String()
+	}
+	return a.AvatarURL
 }

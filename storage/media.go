@@ -345,12 +345,13 @@ const collectBatch = 500
 // a record about to commit goes. A blob re-put within grace stays until a
 // later collection. It returns how many files it removed.
 func (s *Store) CollectBlobs(ctx context.Context, grace time.Duration) (int, error) {
-	s.blobMu.Lock()
-	defer s.blobMu.Unlock()
 	total := 0
 	var after []byte // garbage entries up to here were looked at
 	for {
+		// Hold the store one batch at a time, so uploads wait little.
+		s.blobMu.Lock()
 		removed, last, err := s.collectSome(ctx, grace, after)
+		s.blobMu.Unlock()
 		total += removed
 		if err != nil || last == nil {
 			return total, err
@@ -421,8 +422,6 @@ func (s *Store) collectSome(ctx context.Context, grace time.Duration, after []by
 // a file and committing its record. It walks the whole blob folder, so
 // run it rarely.
 func (s *Store) CollectOrphans(ctx context.Context, grace time.Duration) (int, error) {
-	s.blobMu.Lock()
-	defer s.blobMu.Unlock()
 	cutoff := time.Now().Add(-grace)
 	var old []string
 	if err := s.blobs.Walk(func(b blobs.Blob, mod time.Time) error {
@@ -437,8 +436,14 @@ func (s *Store) CollectOrphans(ctx context.Context, grace time.Duration) (int, e
 	for len(old) > 0 {
 		batch := old[:min(len(old), collectBatch)]
 		old = old[len(batch):]
+		// The walk ran without the hold; each file is looked at again
+		// under it, one batch at a time.
+		s.blobMu.Lock()
 		err := s.Update(ctx, func(tx *Tx) error {
 			for _, hash := range batch {
+				if b, err := s.blobs.Stat(hash); err != nil || !b.ModTime.Before(cutoff) {
+					continue // gone, or stored again since the walk
+				}
 				refs, err := tx.BlobRefs(hash)
 				if err != nil {
 					return err
@@ -457,6 +462,7 @@ func (s *Store) CollectOrphans(ctx context.Context, grace time.Duration) (int, e
 			}
 			return nil
 		})
+		s.blobMu.Unlock()
 		if err != nil {
 			return removed, err
 		}

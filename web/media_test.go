@@ -453,6 +453,16 @@ func TestMedia_postFederates(t *testing.T) {
 	if resp.StatusCode != 200 || len(posted["media_attachments"].([]any)) != 2 {
 		t.Fatalf("post: %d %v", resp.StatusCode, posted)
 	}
+	// An upload not on a post can be deleted; one on a post cannot.
+	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/media/"+five[2], token, nil, nil); resp.StatusCode != 200 {
+		t.Errorf("DELETE unattached media: %d", resp.StatusCode)
+	}
+	if resp := callWith(t, client, "GET", "http://a.test/api/v1/media/"+five[2], token, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("deleted media: %d", resp.StatusCode)
+	}
+	if resp := callWith(t, client, "DELETE", "http://a.test/api/v1/media/"+small["id"].(string), token, nil, nil); resp.StatusCode != 422 {
+		t.Errorf("DELETE attached media: %d", resp.StatusCode)
+	}
 	// Attached uploads can no longer be changed through the media API.
 	if resp := callWith(t, client, "PUT", largeURL, token, map[string]any{"description": "later"}, nil); resp.StatusCode != 404 {
 		t.Errorf("PUT attached media: %d", resp.StatusCode)

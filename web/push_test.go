@@ -78,7 +78,8 @@ func TestPush_notifications(t *testing.T) {
 	if err := json.Unmarshal(got[0].Plaintext, &payload); err != nil {
 		t.Fatalf("payload %q: %v", got[0].Plaintext, err)
 	}
-	if payload["notification_type"] != "mention" || payload["title"] != "bob mentioned you" || payload["body"] != "@alice ping" {
+	if payload["notification_type"] != "mention" || payload["title"] != "bob mentioned you" || payload["body"] != "@alice ping" ||
+		payload["icon"] != "http://a.test/avatars/original/missing.png" {
 		t.Errorf("payload: %v", payload)
 	}
 	if got[0].VAPIDKey != vapid {

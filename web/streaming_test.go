@@ -139,7 +139,7 @@ func TestStreaming_acrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sse.Body.Close()
-	if sse.StatusCode != 200 || !strings.HasPrefix(sse.Header.Get("Content-Type"), "text/event-stream") {
+	if sse.StatusCode != 200 || !strings.HasPrefix(sse.Header.Get("Content-Type"), "text/event-stream") || sse.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("SSE: %d %s", sse.StatusCode, sse.Header.Get("Content-Type"))
 	}
 	sseEvents := make(chan sseEvent, 64)

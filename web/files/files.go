@@ -34,12 +34,12 @@ func ProxyURL(base string, media storage.ID, token string) string {
 // AvatarURL and HeaderURL are where a remote account's avatar and header
 // are served from this instance.
 func AvatarURL(base string, account storage.ID) string {
-	return base + "/media/proxy/avatars/" + account.String()
+	return base + activitypub.AvatarProxyPath + account.String()
 }
 
 // HeaderURL: see AvatarURL.
 func HeaderURL(base string, account storage.ID) string {
-	return base + "/media/proxy/headers/" + account.String()
+	return base + activitypub.HeaderProxyPath + account.String()
 }
 
 type handler struct {
@@ -51,8 +51,8 @@ type handler struct {
 // Mount adds the file routes to r.
 func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *slog.Logger) {
 	h := &handler{in: in, store: store, log: log}
-	r.HandleFunc("/media/proxy/avatars/{id:[0-9]+}", h.remoteProfileImage(true)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/media/proxy/headers/{id:[0-9]+}", h.remoteProfileImage(false)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(activitypub.AvatarProxyPath+"{id:[0-9]+}", h.remoteProfileImage(true)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(activitypub.HeaderProxyPath+"{id:[0-9]+}", h.remoteProfileImage(false)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/proxy/{id:[0-9]+}/{token:[0-9a-f]+}", h.remoteAttachment).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/media/{name}", h.local).Methods(http.MethodGet, http.MethodHead)
 }

@@ -420,6 +420,31 @@ func (h *handler) updateMedia(w http.ResponseWriter, r *http.Request) {
 	respond.JSON(w, code, h.renderer(viewer(r)).attachment(updated))
 }
 
+// deleteMedia serves DELETE /api/v1/media/:id (Mastodon 4.4): an upload
+// not on a post is removed; one on a post is a 422.
+func (h *handler) deleteMedia(w http.ResponseWriter, r *http.Request) {
+	m, err := h.ownMedia(r)
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	err = h.store.Batch(r.Context(), func(tx *storage.Tx) error {
+		current, err := tx.Media(m.ID)
+		if err != nil {
+			return err
+		}
+		if current.StatusID != 0 {
+			return &activitypub.InvalidError{Field: "media", Reason: "is attached to a post; delete or edit the post instead"}
+		}
+		return tx.DeleteMedia(m.ID)
+	})
+	if err != nil {
+		respond.Error(w, r, h.log, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{})
+}
+
 // profileImage processes an avatar or header sent to update_credentials
 // and stores it as an upload for that use; nil when the field is absent.
 func (h *handler) profileImage(ctx context.Context, r *http.Request, me *storage.Account, field string) (*storage.ID, error) {

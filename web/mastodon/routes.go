@@ -81,7 +81,7 @@ var static embed.FS
 
 // Paths of the images shown for accounts without an avatar or header.
 const (
-	pathDefaultAvatar = "/avatars/original/missing.png"
+	pathDefaultAvatar = activitypub.DefaultAvatarPath
 	pathDefaultHeader = "/headers/original/missing.png"
 )
 
@@ -225,6 +225,7 @@ func Mount(r *mux.Router, in *activitypub.Instance, store *storage.Store, log *s
 		{"POST", "/v2/media", userOnly, "write:media", h.uploadMedia(true)},
 		{"GET", "/v1/media/{id:[0-9]+}", userOnly, "write:media", h.getMedia},
 		{"PUT", "/v1/media/{id:[0-9]+}", userOnly, "write:media", h.updateMedia},
+		{"DELETE", "/v1/media/{id:[0-9]+}", userOnly, "write:media", h.deleteMedia},
 
 		{"POST", "/v1/push/subscription", userOnly, "push", h.subscribePush},
 		{"GET", "/v1/push/subscription", userOnly, "push", h.getPushSubscription},

@@ -385,7 +385,11 @@ func (in *Instance) remoteFile(ctx context.Context, rawURL string) (*storage.Rem
 	}
 	req.Header.Set("User-Agent", in.agent)
 	req.Header.Set(ProxyHeader, "1")
-	resp, err := in.client.Do(req)
+	// The same guarded transport and redirect checks, with the longer
+	// deadline of a file (the client's own is an ActivityPub document's).
+	client := *in.client
+	client.Timeout = remoteFileTimeout
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET %s: %w", ErrFetch, u.Redacted(), err)
 	}

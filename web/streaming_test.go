@@ -284,6 +284,26 @@ func TestStreaming_streams(t *testing.T) {
 		"keywords_attributes": []map[string]any{{"keyword": "spoiler"}}}, nil)
 	waitFor(t, "filters_changed", events, func(e wsEvent) bool { return e.Event == "filters_changed" && e.Stream[0] == "user" })
 
+	// A post the filter warns about comes with alice's filter results on
+	// her home stream, and without them on the public one (the filter is
+	// for home only).
+	var warned map[string]any
+	callWith(t, client, "POST", base+"/api/v1/statuses", bobToken, map[string]any{"status": "a big spoiler"}, &warned)
+	seen := map[string]int{}
+	for len(seen) < 2 {
+		e := waitFor(t, "the warned post on user and public", events, func(e wsEvent) bool {
+			return e.Event == "update" && (e.Stream[0] == "user" || e.Stream[0] == "public") && strings.Contains(e.Payload, warned["id"].(string))
+		})
+		var st map[string]any
+		if err := json.Unmarshal([]byte(e.Payload), &st); err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Stream[0]] = len(st["filtered"].([]any))
+	}
+	if seen["user"] != 1 || seen["public"] != 0 {
+		t.Errorf("filter results on user and public: %v", seen)
+	}
+
 	// A boost reaches the home stream of bob's follower, but not the
 	// public streams; a later public post shows the order.
 	callWith(t, client, "POST", base+"/api/v1/statuses/"+id+"/reblog", bobToken, nil, nil)

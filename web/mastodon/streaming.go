@@ -223,6 +223,66 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 	return out, nil
 }
 
+// filterContext is the filter context of a stream, as Mastodon's
+// streaming server uses: home for the user and list streams, public for
+// the public and hashtag ones, thread for direct messages.
+func filterContext(s streaming.Stream) string {
+	switch {
+	case s.Name == streaming.StreamUser || s.Name == streaming.StreamList:
+		return "home"
+	case s.Name == streaming.StreamDirect:
+		return "thread"
+	case s.Name == streaming.StreamNotification:
+		return "notifications"
+	}
+	return "public"
+}
+
+// Personalize applies the viewer's filters in the stream's context: a
+// status a filter hides there is not sent; one a filter warns about gets
+// the viewer's results ("filtered"), as Mastodon's streaming server adds
+// them. Statuses no filter matches go out as rendered once.
+func (b streamBackend) Personalize(v streaming.Viewer, s streaming.Stream, m *streaming.Message) (string, bool) {
+	d, ok := m.Data.(streamed)
+	if !ok || d.status == nil || (m.Event != streaming.EventUpdate && m.Event != streaming.EventStatusUpdate) {
+		return "", true
+	}
+	var results []FilterResult
+	hide := false
+	_ = b.h.store.View(func(tx *storage.Tx) error {
+		me, err := tx.Account(storage.ID(v.AccountID))
+		if err != nil {
+			return err
+		}
+		rd := b.h.renderer(me)
+		if err := rd.inContext(tx, filterContext(s)); err != nil {
+			return err
+		}
+		results, hide = rd.matchFilters(tx, d.status)
+		return nil
+	})
+	if hide {
+		return "", false
+	}
+	if len(results) == 0 {
+		return "", true
+	}
+	var entity map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(m.Payload), &entity); err != nil {
+		return "", true
+	}
+	filtered, err := json.Marshal(results)
+	if err != nil {
+		return "", true
+	}
+	entity["filtered"] = filtered
+	out, err := json.Marshal(entity)
+	if err != nil {
+		return "", true
+	}
+	return string(out), true
+}
+
 // active reports whether the viewer's account may still stream: a
 // suspended one gets nothing more.
 func (b streamBackend) active(v streaming.Viewer) bool {
@@ -294,10 +354,9 @@ func (b streamBackend) Authorize(_ context.Context, v streaming.Viewer, s stream
 	return nil
 }
 
-// Keep hides statuses the viewer may not see (visibility, blocks), from
-// accounts they mute, or that their filters hide in that context, and
-// notifications from tokens without read:notifications (a "user" stream
-// opened with read:statuses only).
+// Keep hides statuses the viewer may not see (visibility, blocks) or from
+// accounts they mute, and notifications from tokens without
+// read:notifications (a "user" stream opened with read:statuses only).
 func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
 	if _, ok := m.Data.(notificationEvent); ok {
 		return oauth.Covers(v.Scopes, "read:notifications") && b.active(v)
@@ -329,16 +388,7 @@ func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
 				return err
 			}
 		}
-		rd := b.h.renderer(me)
-		context := "public"
-		if slices.Contains(d.status.HomeOf, me.ID) {
-			context = "home"
-		}
-		if err := rd.inContext(tx, context); err != nil {
-			return err
-		}
-		_, hide := rd.matchFilters(tx, d.status)
-		keep = !hide
+		keep = true // filters, which depend on the stream, are Personalize's
 		return nil
 	})
 	return keep

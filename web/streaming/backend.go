@@ -32,3 +32,31 @@ type Backend interface {
 	// that connection, until its queue fills and it is dropped.
 	Keep(v Viewer, m *Message) bool
 }
+
+// Personalizer is an optional extension of a Backend: for a message Keep
+// let through on stream s, Personalize decides whether v still gets it
+// there (a filter may hide it in that stream's context) and may return
+// the payload v should get instead of m's (Mastodon adds per-viewer
+// fields such as "filtered"), or "" for m's own. It runs on the
+// connection's goroutine, like Keep.
+type Personalizer interface {
+	Personalize(v Viewer, s Stream, m *Message) (payload string, keep bool)
+}
+
+// deliver decides whether m reaches v on stream s and with which message:
+// m itself, or a copy carrying v's own payload.
+func deliver(b Backend, v Viewer, s Stream, m *Message) (*Message, bool) {
+	if !b.Keep(v, m) {
+		return nil, false
+	}
+	if p, ok := b.(Personalizer); ok {
+		payload, keep := p.Personalize(v, s, m)
+		if !keep {
+			return nil, false
+		}
+		if payload != "" {
+			return &Message{Event: m.Event, Payload: payload}, true
+		}
+	}
+	return m, true
+}

@@ -419,3 +419,36 @@ func TestHub_connectionsPerAccount(t *testing.T) {
 		h.detach(context.Background(), c)
 	}
 }
+
+// personalBackend keeps everything and personalises by stream.
+type personalBackend struct{ fakeBackend }
+
+func (personalBackend) Personalize(v Viewer, s Stream, m *Message) (string, bool) {
+	switch s.Name {
+	case StreamPublic:
+		return "", false // hidden there
+	case StreamUser:
+		return fmt.Sprintf("for %d", v.AccountID), true
+	}
+	return "", true
+}
+
+func TestDeliver_personalizer(t *testing.T) {
+	m := &Message{Event: EventUpdate, Payload: "shared"}
+	for _, tt := range []struct {
+		b       Backend
+		stream  string
+		payload string
+		ok      bool
+	}{
+		{fakeBackend{}, StreamUser, "shared", true},
+		{personalBackend{}, StreamPublic, "", false},
+		{personalBackend{}, StreamUser, "for 7", true},
+		{personalBackend{}, StreamLocal, "shared", true},
+	} {
+		got, ok := deliver(tt.b, Viewer{AccountID: 7}, Stream{Name: tt.stream}, m)
+		if ok != tt.ok || (ok && (got.Payload != tt.payload || got.Event != EventUpdate)) {
+			t.Errorf("%T on %s: %+v %t; want %q %t", tt.b, tt.stream, got, ok, tt.payload, tt.ok)
+		}
+	}
+}

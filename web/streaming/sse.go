@@ -138,10 +138,14 @@ func (h *Hub) writeEvents(ctx context.Context, c *conn, w http.ResponseWriter) e
 		case <-t.C:
 			buf = append(buf[:0], ":thump\n\n"...)
 		case d := <-c.queue:
-			if d.sub.removed.Load() || !h.backend.Keep(c.viewer, d.msg) {
+			if d.sub.removed.Load() {
 				continue
 			}
-			buf = appendEvent(buf[:0], d.msg)
+			m, ok := deliver(h.backend, c.viewer, d.sub.stream, d.msg)
+			if !ok {
+				continue
+			}
+			buf = appendEvent(buf[:0], m)
 		}
 		if err := write(buf); err != nil {
 			return err

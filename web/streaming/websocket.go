@@ -159,10 +159,14 @@ func (h *Hub) writeWebSocket(ctx context.Context, c *conn, ws *websocket.Conn, n
 			return errHubClosed
 		case out = <-replies:
 		case d := <-c.queue:
-			if d.sub.removed.Load() || !h.backend.Keep(c.viewer, d.msg) {
+			if d.sub.removed.Load() {
 				continue
 			}
-			buf = appendFrame(buf[:0], d.sub.prefix, d.msg)
+			m, ok := deliver(h.backend, c.viewer, d.sub.stream, d.msg)
+			if !ok {
+				continue
+			}
+			buf = appendFrame(buf[:0], d.sub.prefix, m)
 			out = buf
 		}
 		_ = nc.SetWriteDeadline(time.Now().Add(h.writeTimeout))

@@ -238,21 +238,26 @@ func filterContext(s streaming.Stream) string {
 	return "public"
 }
 
-// Personalize applies the viewer's filters in the stream's context: a
-// status a filter hides there is not sent; one a filter warns about gets
+// Personalize decides whether a status reaches the viewer on stream s, in
+// one read: viewerMay, then the viewer's filters in the stream's context:
+// a status a filter hides there is not sent; one a filter warns about gets
 // the viewer's results ("filtered"), as Mastodon's streaming server adds
 // them. Statuses no filter matches go out as rendered once.
 func (b streamBackend) Personalize(v streaming.Viewer, s streaming.Stream, m *streaming.Message) (string, bool) {
 	d, ok := m.Data.(streamed)
-	if !ok || d.status == nil || (m.Event != streaming.EventUpdate && m.Event != streaming.EventStatusUpdate) {
+	if !ok || d.status == nil {
 		return "", true
 	}
 	var results []FilterResult
-	hide := false
+	hide := true // until the checks pass
 	_ = b.h.store.View(func(tx *storage.Tx) error {
 		me, err := tx.Account(storage.ID(v.AccountID))
-		if err != nil {
+		if err != nil || !viewerMay(tx, me, d.status) {
 			return err
+		}
+		hide = false
+		if m.Event != streaming.EventUpdate && m.Event != streaming.EventStatusUpdate {
+			return nil // a conversation: filters are the client's
 		}
 		rd := b.h.renderer(me)
 		if err := rd.inContext(tx, filterContext(s)); err != nil {
@@ -354,44 +359,45 @@ func (b streamBackend) Authorize(_ context.Context, v streaming.Viewer, s stream
 	return nil
 }
 
-// Keep hides statuses the viewer may not see (visibility, blocks) or from
-// accounts they mute, and notifications from tokens without
-// read:notifications (a "user" stream opened with read:statuses only).
+// Keep lets notifications through to tokens that may read them (a
+// "user" stream opened with read:statuses only gets none) and nothing to
+// a suspended account. Statuses are decided by Personalize, which knows
+// the stream.
 func (b streamBackend) Keep(v streaming.Viewer, m *streaming.Message) bool {
 	if _, ok := m.Data.(notificationEvent); ok {
 		return oauth.Covers(v.Scopes, "read:notifications") && b.active(v)
 	}
-	d, ok := m.Data.(streamed)
-	if !ok || d.status == nil {
-		return b.active(v)
+	if d, ok := m.Data.(streamed); ok && d.status != nil {
+		return true
 	}
-	keep := false
-	_ = b.h.store.View(func(tx *storage.Tx) error {
-		me, err := tx.Account(storage.ID(v.AccountID))
-		if err != nil || me.Suspended || !activitypub.VisibleTo(tx, d.status, me) {
-			return err
+	return b.active(v)
+}
+
+// viewerMay reports whether me may see s live: visible to them (blocks
+// included), not from an account they mute (nor a boost of one), not a
+// boost by a follow whose boosts they hide.
+func viewerMay(tx *storage.Tx, me *storage.Account, s *storage.Status) bool {
+	if me.Suspended || !activitypub.VisibleTo(tx, s, me) {
+		return false
+	}
+	authors := []storage.ID{s.AccountID}
+	if s.ReblogOfID != 0 {
+		if f, err := tx.Follow(me.ID, s.AccountID); err == nil && f.HideReblogs {
+			return false
 		}
-		authors := []storage.ID{d.status.AccountID}
-		if d.status.ReblogOfID != 0 {
-			if f, err := tx.Follow(me.ID, d.status.AccountID); err == nil && f.HideReblogs {
-				return nil // boosts of this account hidden from home
-			}
-			if original, err := tx.Status(d.status.ReblogOfID); err == nil {
-				authors = append(authors, original.AccountID)
-			}
+		if original, err := tx.Status(s.ReblogOfID); err == nil {
+			authors = append(authors, original.AccountID)
 		}
-		for _, author := range authors {
-			if author == me.ID {
-				continue
-			}
-			if muted, err := tx.Mutes(me.ID, author); err != nil || muted {
-				return err
-			}
+	}
+	for _, author := range authors {
+		if author == me.ID {
+			continue
 		}
-		keep = true // filters, which depend on the stream, are Personalize's
-		return nil
-	})
-	return keep
+		if muted, err := tx.Mutes(me.ID, author); err != nil || muted {
+			return false
+		}
+	}
+	return true
 }
 
 // announcesFilters wraps a handler that changes the viewer's filters: on

@@ -51,6 +51,10 @@ func (h *Hub) serveEvents(name string) http.HandlerFunc {
 			return
 		}
 		defer h.detach(ctx, c)
+		if _, err := h.authenticate(r, false); err != nil {
+			h.refuse(w, r, err) // revoked between the first check and attach (see serveWebSocket)
+			return
+		}
 		if err := h.subscribe(c, s); err != nil {
 			h.refuse(w, r, err)
 			return

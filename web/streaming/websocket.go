@@ -70,6 +70,14 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.detach(ctx, c)
+	// Check the token again now that the connection is attached: a
+	// revocation whose Disconnect ran between the first check and attach
+	// did not see this connection, but it committed before, so this
+	// check fails.
+	if _, err := h.authenticate(r, true); err != nil {
+		h.refuse(w, r, err)
+		return
+	}
 	// Subscribe before the handshake completes, so that once the client
 	// has its connection nothing published to the stream is missed.
 	if first != nil {

@@ -611,12 +611,24 @@ func TestMedia_videoAvatarAndCleanup(t *testing.T) {
 	// An upload left unattached for 25 hours, written before a starts: its
 	// first sweep removes it.
 	stale := seedStaleUpload(t, dirA)
-	a := n.start(t, "a.test", dirA)
+	// A copy of a remote file fetched 40 days ago: with a 30-day cache
+	// retention, the first sweep drops it.
+	oldCopy := seedRemoteFile(t, dirA, 40*24*time.Hour)
+	a := n.start(t, "a.test", dirA, func(o *Options) { o.RemoteCacheAge = 30 * 24 * time.Hour })
 	b := n.start(t, "b.test", t.TempDir())
 	alice := a.account("alice", false)
 	client := &http.Client{Transport: &http.Transport{DialContext: n.dial}}
 	token := apiToken(t, a.srv, alice, "read", "write")
 
+	eventually(t, "old cached copy dropped", func() bool {
+		var gone bool
+		_ = a.srv.Store().View(func(tx *storage.Tx) error {
+			_, err := tx.RemoteFile(oldCopy)
+			gone = errors.Is(err, storage.ErrNotFound)
+			return nil
+		})
+		return gone
+	})
 	eventually(t, "stale upload removed", func() bool {
 		var gone bool
 		_ = a.srv.Store().View(func(tx *storage.Tx) error {
@@ -644,8 +656,10 @@ func TestMedia_videoAvatarAndCleanup(t *testing.T) {
 	}
 	if withFFmpeg {
 		original := m["meta"].(map[string]any)["original"].(map[string]any)
-		if m["preview_url"] == nil || original["width"] != float64(64) || original["duration"] == nil {
-			t.Errorf("video with ffmpeg: preview %v, meta %v", m["preview_url"], original)
+		meta := m["meta"].(map[string]any)
+		if m["preview_url"] == nil || original["width"] != float64(64) || original["duration"] == nil ||
+			meta["duration"] != original["duration"] || !strings.HasPrefix(meta["length"].(string), "0:00:0") {
+			t.Errorf("video with ffmpeg: preview %v, meta %v", m["preview_url"], meta)
 		}
 		if bytes.Contains(stored, []byte(gpsMarker)) {
 			t.Error("video metadata not stripped")
@@ -753,4 +767,26 @@ func TestMedia_everyAcceptedTypeIsServed(t *testing.T) {
 			t.Errorf("%s: served from %s as %q (%t)", mime, link, got, ok)
 		}
 	}
+}
+
+// seedRemoteFile writes, in a data folder, a cached copy of a remote file
+// fetched age ago, and returns its URL.
+func seedRemoteFile(t *testing.T, dir string, age time.Duration) string {
+	t.Helper()
+	store, err := storage.Open(filepath.Join(dir, DatabaseFile), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	b, err := store.Blobs().Put(bytes.NewReader(pngBytes(t, 12, 12)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const link = "https://remote.example/files/old.png"
+	if err := store.Update(t.Context(), func(tx *storage.Tx) error {
+		return tx.PutRemoteFile(link, &storage.RemoteFile{Hash: b.Hash, MIME: "image/png", Size: b.Size, FetchedAt: time.Now().Add(-age)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return link
 }

@@ -70,6 +70,9 @@ type Options struct {
 	Media media.Limits
 	// MaxAttachments is how many files a post may carry. Zero means 4.
 	MaxAttachments int
+	// RemoteCacheAge drops cached copies of remote files fetched longer
+	// ago than this, every few hours. Zero keeps them until pruned.
+	RemoteCacheAge time.Duration
 	// StreamingHeartbeat is how often idle streaming connections are
 	// pinged. Zero means 30 seconds.
 	StreamingHeartbeat time.Duration
@@ -154,7 +157,8 @@ func (s *Server) routes() http.Handler {
 		s.hub.Disconnect(mastodon.StreamingSession(tokenHash))
 	}})
 	s.api = mastodon.Mount(r, s.in, s.store, s.log, mastodon.Options{Version: s.opts.Version, Title: s.opts.Title,
-		RateLimit: s.opts.APIRateLimit, Media: s.opts.Media, Hub: s.hub, AllowHTTPPush: s.opts.AllowPrivateAddresses})
+		RateLimit: s.opts.APIRateLimit, Media: s.opts.Media, Hub: s.hub, AllowHTTPPush: s.opts.AllowPrivateAddresses,
+		RemoteCacheAge: s.opts.RemoteCacheAge})
 	bodyLimit := func(r *http.Request) int64 {
 		if limit, ok := mastodon.UploadBodyLimit(r, s.opts.Media); ok {
 			return max(limit, s.opts.MaxBodyBytes)

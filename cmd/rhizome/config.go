@@ -33,6 +33,9 @@ type MediaConfig struct {
 	MaxVideoBytes  int64 `toml:"max_video_bytes"`
 	MaxImagePixels int64 `toml:"max_image_pixels"`
 	MaxAttachments int   `toml:"max_attachments"`
+	// RemoteCacheDays drops cached copies of remote files after this many
+	// days (0 keeps them until `rhizome media prune`).
+	RemoteCacheDays int `toml:"remote_cache_days"`
 }
 
 // FederationConfig is the [federation] table.
@@ -221,6 +224,9 @@ func (c *Config) validate() error {
 	}
 	if c.Media.MaxAttachments < 1 || c.Media.MaxAttachments > 16 {
 		bad("media.max_attachments", "%d is outside 1 to 16", c.Media.MaxAttachments)
+	}
+	if c.Media.RemoteCacheDays < 0 || c.Media.RemoteCacheDays > 3650 {
+		bad("media.remote_cache_days", "%d is outside 0 to 3650", c.Media.RemoteCacheDays)
 	}
 	if _, err := c.Log.level(); err != nil {
 		bad("log.level", "%v", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -67,6 +68,7 @@ func serve(ctx context.Context, c Config, configPath string, stderr io.Writer) e
 		Media: media.Limits{MaxImageBytes: c.Media.MaxImageBytes, MaxVideoBytes: c.Media.MaxVideoBytes,
 			MaxImagePixels: c.Media.MaxImagePixels},
 		MaxAttachments: c.Media.MaxAttachments,
+		RemoteCacheAge: time.Duration(c.Media.RemoteCacheDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return err

@@ -143,6 +143,10 @@ type Attachment struct {
 
 // AttachmentMeta is an attachment's sizes and focal point.
 type AttachmentMeta struct {
+	// Length ("0:01:05.30") and Duration (seconds) of video and sound, at
+	// the top as Mastodon puts them, and in Original.
+	Length   string     `json:"length,omitempty"`
+	Duration float64    `json:"duration,omitempty"`
 	Original *MediaSize `json:"original,omitempty"`
 	Small    *MediaSize `json:"small,omitempty"`
 	Focus    *Focus     `json:"focus,omitempty"`
@@ -242,6 +246,9 @@ func (rd *renderer) attachment(m *storage.Media) Attachment {
 			at.Meta.Original = &MediaSize{}
 		}
 		at.Meta.Original.Duration = m.Duration
+		at.Meta.Duration = m.Duration
+		total := int(m.Duration)
+		at.Meta.Length = fmt.Sprintf("%d:%02d:%05.2f", total/3600, total/60%60, m.Duration-float64(total/60*60))
 	}
 	at.Meta.Small = size(m.SmallWidth, m.SmallHeight)
 	if m.Type == "image" || m.Type == "video" || m.Type == "gifv" {

@@ -35,6 +35,9 @@ type Options struct {
 	Hub *streaming.Hub
 	// AllowHTTPPush accepts push endpoints over plain HTTP (tests).
 	AllowHTTPPush bool
+	// RemoteCacheAge drops cached remote files older than this with the
+	// orphan sweep; zero keeps them.
+	RemoteCacheAge time.Duration
 }
 
 type handler struct {

@@ -70,6 +70,13 @@ func (u *uploads) sweep(ctx context.Context) {
 		} else if n > 0 {
 			u.h.log.InfoContext(ctx, "removed released files", "count", n)
 		}
+		if age := u.h.opts.RemoteCacheAge; age > 0 && u.sweeps%orphanSweeps == 0 {
+			if n, err := u.h.in.PruneRemoteFiles(ctx, time.Now().Add(-age), nil); err != nil {
+				u.h.log.ErrorContext(ctx, "pruning the remote file cache failed", "err", err)
+			} else if n > 0 {
+				u.h.log.InfoContext(ctx, "pruned the remote file cache", "count", n, "older_than", age)
+			}
+		}
 		if u.sweeps%orphanSweeps == 0 {
 			if n, err := u.h.store.CollectOrphans(ctx, blobGrace); err != nil {
 				u.h.log.ErrorContext(ctx, "removing orphaned files failed", "err", err)

@@ -299,7 +299,12 @@ type fileFetches struct {
 	mu      sync.Mutex
 	running map[string]*fileFetch
 	failed  map[string]time.Time // URL → when a fetch of it last failed
+	slots   chan struct{}        // bounds fetches of different URLs at once
 }
+
+// maxFileFetches is how many remote files are fetched at once; more
+// requests wait (or give up with their client).
+const maxFileFetches = 8
 
 // Failed fetches are not tried again for failedFetchTTL, so requests for
 // a broken or hostile URL cost its host nothing; at most maxFailedFetches
@@ -339,13 +344,23 @@ func (in *Instance) RemoteFile(ctx context.Context, rawURL string) (*storage.Rem
 	if ff.running == nil {
 		ff.running = map[string]*fileFetch{}
 	}
+	if ff.slots == nil {
+		ff.slots = make(chan struct{}, maxFileFetches)
+	}
+	slots := ff.slots
 	f := &fileFetch{done: make(chan struct{})}
 	ff.running[rawURL] = f
 	ff.mu.Unlock()
-	f.file, f.err = in.remoteFile(context.WithoutCancel(ctx), rawURL)
+	select {
+	case slots <- struct{}{}:
+		f.file, f.err = in.remoteFile(context.WithoutCancel(ctx), rawURL)
+		<-slots
+	case <-ctx.Done():
+		f.err = ctx.Err() // not remembered as a failure of the URL
+	}
 	ff.mu.Lock()
 	delete(ff.running, rawURL)
-	if f.err != nil {
+	if f.err != nil && !errors.Is(f.err, ctx.Err()) {
 		if ff.failed == nil || len(ff.failed) >= maxFailedFetches {
 			ff.failed = map[string]time.Time{}
 		}

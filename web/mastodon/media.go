@@ -35,8 +35,7 @@ const (
 	staleUploadAge = 24 * time.Hour
 	// maxDescriptionChars is the alt text limit, as Mastodon's.
 	maxDescriptionChars = 1500
-	uploadQueueSize     = 256
-	uploadWorkers       = 1
+	uploadQueueSize     = 256 // uploads waiting for the background worker
 	uploadReadTimeout   = 10 * time.Minute
 	// uploadLimit uploads per uploadWindow per account, as Mastodon's
 	// media rate limit: processing an image costs far more than a read.
@@ -47,11 +46,10 @@ const (
 	processingSlots = 2
 )
 
-// MediaLimits returns the upload limits with their defaults filled in.
+// mediaLimits returns the upload limits with their defaults filled in.
 func (o Options) mediaLimits() media.Limits {
 	l := o.Media
-	l.MaxImageBytes = max(l.MaxImageBytes, 0)
-	if l.MaxImageBytes == 0 {
+	if l.MaxImageBytes <= 0 {
 		l.MaxImageBytes = media.DefaultMaxImageBytes
 	}
 	if l.MaxVideoBytes <= 0 {

@@ -197,6 +197,44 @@ func (in *Instance) claimDomain(ctx context.Context) error {
 	})
 }
 
+// secrets returns the values of settings made once, on the first start:
+// read when all are there (no write on later starts), else made by create
+// and stored together.
+func (in *Instance) secrets(ctx context.Context, names []string, create func() ([]string, error)) ([]string, error) {
+	read := func(tx *storage.Tx) []string {
+		var values []string
+		for _, name := range names {
+			v, err := tx.Setting(name)
+			if err != nil || v == "" {
+				return nil
+			}
+			values = append(values, v)
+		}
+		return values
+	}
+	var values []string
+	if err := in.store.View(func(tx *storage.Tx) error { values = read(tx); return nil }); err != nil || values != nil {
+		return values, err
+	}
+	err := in.store.Update(ctx, func(tx *storage.Tx) error {
+		if values = read(tx); values != nil {
+			return nil
+		}
+		made, err := create()
+		if err != nil {
+			return err
+		}
+		for i, name := range names {
+			if err := tx.PutSetting(name, made[i]); err != nil {
+				return err
+			}
+		}
+		values = made
+		return nil
+	})
+	return values, err
+}
+
 // ensureInstanceActor creates the instance's own actor on the first start.
 // It signs fetches that no local user makes.
 func (in *Instance) ensureInstanceActor(ctx context.Context) error {

@@ -57,21 +57,20 @@ const settingProxyKey = "media_proxy_key"
 
 // ensureProxyKey loads the proxy URL key, making it on the first start.
 func (in *Instance) ensureProxyKey(ctx context.Context) error {
-	return in.store.Update(ctx, func(tx *storage.Tx) error {
-		if v, err := tx.Setting(settingProxyKey); err == nil {
-			key, err := hex.DecodeString(v)
-			if err == nil && len(key) == 32 {
-				in.proxyKey = key
-				return nil
-			}
-		}
+	values, err := in.secrets(ctx, []string{settingProxyKey}, func() ([]string, error) {
 		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return err
-		}
-		in.proxyKey = key
-		return tx.PutSetting(settingProxyKey, hex.EncodeToString(key))
+		_, err := rand.Read(key)
+		return []string{hex.EncodeToString(key)}, err
 	})
+	if err != nil {
+		return err
+	}
+	key, err := hex.DecodeString(values[0])
+	if err != nil || len(key) != 32 {
+		return fmt.Errorf("setting %s is not a 32-byte hex key: %w", settingProxyKey, storage.ErrCorrupt)
+	}
+	in.proxyKey = key
+	return nil
 }
 
 // MediaToken is the part of a remote attachment's proxy URL that cannot be

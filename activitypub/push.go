@@ -45,26 +45,14 @@ const (
 
 // ensurePushKeys returns the instance's VAPID keys, making them once.
 func (in *Instance) ensurePushKeys(ctx context.Context) (webpush.Keys, error) {
-	var keys webpush.Keys
-	err := in.store.Update(ctx, func(tx *storage.Tx) error {
-		pub, err1 := tx.Setting(settingVAPIDPublic)
-		priv, err2 := tx.Setting(settingVAPIDPrivate)
-		if err1 == nil && err2 == nil {
-			keys = webpush.Keys{Public: pub, Private: priv}
-			return nil
-		}
-		if keys, err1 = webpush.GenerateKeys(); err1 != nil {
-			return err1
-		}
-		if err := tx.PutSetting(settingVAPIDPublic, keys.Public); err != nil {
-			return err
-		}
-		return tx.PutSetting(settingVAPIDPrivate, keys.Private)
+	values, err := in.secrets(ctx, []string{settingVAPIDPublic, settingVAPIDPrivate}, func() ([]string, error) {
+		keys, err := webpush.GenerateKeys()
+		return []string{keys.Public, keys.Private}, err
 	})
 	if err != nil {
 		return webpush.Keys{}, fmt.Errorf("web push keys: %w", err)
 	}
-	return keys, nil
+	return webpush.Keys{Public: values[0], Private: values[1]}, nil
 }
 
 func (in *Instance) setupPush(keys webpush.Keys) {

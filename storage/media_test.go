@@ -56,6 +56,24 @@ func blobStateOf(t testing.TB, s *Store, hash string) blobState {
 	return st
 }
 
+// applyStep runs fn in a write transaction, rolled back on purpose when
+// rollback is set.
+func applyStep(t *testing.T, s *Store, fn func(*Tx) error, rollback bool) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if rollback {
+			return errRollback
+		}
+		return nil
+	})
+	if rollback && !errors.Is(err, errRollback) || !rollback && err != nil {
+		t.Fatalf("update: %v", err)
+	}
+}
+
 // checkBlobs collects garbage, as the server does periodically, then
 // compares every named blob with its wanted state.
 func checkBlobs(t testing.TB, s *Store, names map[string]string, want map[string]blobState) {
@@ -85,7 +103,6 @@ func mediaExists(t testing.TB, s *Store, id ID) bool {
 // reference count and whether its file is still on disk after each step.
 func TestMedia_blobRefcounts(t *testing.T) {
 	s := newTestStore(t)
-	ctx := t.Context()
 	names := map[string]string{}
 	for _, n := range []string{"X", "Y", "P", "Q", "U", "Z"} {
 		names[n] = putTestBlob(t, s, "content of "+n)
@@ -135,18 +152,7 @@ func TestMedia_blobRefcounts(t *testing.T) {
 	}
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {
-			err := s.Update(ctx, func(tx *Tx) error {
-				if err := st.fn(tx); err != nil {
-					return err
-				}
-				if st.rollback {
-					return errRollback
-				}
-				return nil
-			})
-			if st.rollback && !errors.Is(err, errRollback) || !st.rollback && err != nil {
-				t.Fatalf("update: %v", err)
-			}
+			applyStep(t, s, st.fn, st.rollback)
 			checkBlobs(t, s, names, st.want)
 			for _, id := range st.present {
 				if !mediaExists(t, s, id) {
@@ -446,7 +452,6 @@ func TestStaleUploads(t *testing.T) {
 // checks the blob counts and files behind them.
 func TestRemoteFiles_cache(t *testing.T) {
 	s := newTestStore(t)
-	ctx := t.Context()
 	names := map[string]string{"A": putTestBlob(t, s, "remote A"), "B": putTestBlob(t, s, "remote B")}
 	const u1, u2 = "https://r.test/1.png", "https://r.test/2.png"
 	file := func(blob string) *RemoteFile {
@@ -478,18 +483,7 @@ func TestRemoteFiles_cache(t *testing.T) {
 	}
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {
-			err := s.Update(ctx, func(tx *Tx) error {
-				if err := st.fn(tx); err != nil {
-					return err
-				}
-				if st.rollback {
-					return errRollback
-				}
-				return nil
-			})
-			if st.rollback && !errors.Is(err, errRollback) || !st.rollback && err != nil {
-				t.Fatalf("update: %v", err)
-			}
+			applyStep(t, s, st.fn, st.rollback)
 			checkBlobs(t, s, names, st.want)
 			for u, blob := range st.cached {
 				var f *RemoteFile
@@ -617,6 +611,8 @@ func TestMediaTypeOf(t *testing.T) {
 // the grace period (its next record may be about to commit), and goes
 // after; a blob taken again before collection stays.
 func TestCollectBlobs_grace(t *testing.T) {
+	// Its own store: references taken without records would fail the
+	// consistency check newTestStore runs at the end.
 	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -699,6 +695,8 @@ func TestCheck_mediaReferences(t *testing.T) {
 // committing) go once older than the grace period; held and young ones
 // stay.
 func TestCollectOrphans(t *testing.T) {
+	// Its own store: references taken without records would fail the
+	// consistency check newTestStore runs at the end.
 	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -737,23 +737,30 @@ func TestMedia_videoAvatarAndCleanup(t *testing.T) {
 // ago and never attached.
 func seedStaleUpload(t *testing.T, dir string) storage.ID {
 	t.Helper()
+	id := storage.IDAt(time.Now().Add(-25 * time.Hour))
+	seedFile(t, dir, func(tx *storage.Tx, b blobs.Blob) error {
+		return tx.PutMedia(&storage.Media{ID: id, AccountID: 1, Type: "image", MIME: "image/png", File: b.Hash, Size: b.Size,
+			CreatedAt: time.Now().Add(-25 * time.Hour)})
+	})
+	return id
+}
+
+// seedFile stores a small PNG in the data folder dir (the server not
+// running) and lets record write what holds it.
+func seedFile(t *testing.T, dir string, record func(tx *storage.Tx, b blobs.Blob) error) {
+	t.Helper()
 	store, err := storage.Open(filepath.Join(dir, DatabaseFile), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	b, err := store.Blobs().Put(bytes.NewReader(pngBytes(t, 10, 10)), 0)
+	b, err := store.Blobs().Put(bytes.NewReader(pngBytes(t, 12, 12)), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := storage.IDAt(time.Now().Add(-25 * time.Hour))
-	if err := store.Update(t.Context(), func(tx *storage.Tx) error {
-		return tx.PutMedia(&storage.Media{ID: id, AccountID: 1, Type: "image", MIME: "image/png", File: b.Hash, Size: b.Size,
-			CreatedAt: time.Now().Add(-25 * time.Hour)})
-	}); err != nil {
+	if err := store.Update(t.Context(), func(tx *storage.Tx) error { return record(tx, b) }); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // TestMedia_everyAcceptedTypeIsServed: each type an upload may have gets
@@ -773,20 +780,9 @@ func TestMedia_everyAcceptedTypeIsServed(t *testing.T) {
 // fetched age ago, and returns its URL.
 func seedRemoteFile(t *testing.T, dir string, age time.Duration) string {
 	t.Helper()
-	store, err := storage.Open(filepath.Join(dir, DatabaseFile), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	b, err := store.Blobs().Put(bytes.NewReader(pngBytes(t, 12, 12)), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const link = "https://remote.example/files/old.png"
-	if err := store.Update(t.Context(), func(tx *storage.Tx) error {
+	seedFile(t, dir, func(tx *storage.Tx, b blobs.Blob) error {
 		return tx.PutRemoteFile(link, &storage.RemoteFile{Hash: b.Hash, MIME: "image/png", Size: b.Size, FetchedAt: time.Now().Add(-age)})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return link
 }

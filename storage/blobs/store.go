@@ -191,6 +191,10 @@ func (s *Store) TempFile() (*os.File, error) {
 	return f, nil
 }
 
+// TempDir is the folder TempFile creates files in: on the store's file
+// system, for work files that are moved or copied into it.
+func (s *Store) TempDir() string { return s.tmp }
+
 // Open opens a stored blob for reading. It returns ErrNotFound when no
 // blob has that hash and ErrInvalidHash when hash is not 64 lower-case hex
 // digits.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,8 +274,9 @@ func (h *handler) processUpload(ctx context.Context, m *storage.Media, path stri
 	return h.storeResult(ctx, m, p, func(tx *storage.Tx, m *storage.Media) error { return tx.PutMedia(m) })
 }
 
-// runPipeline processes the file at path, waiting for a free slot first.
-// Refusals become 422s naming the file.
+// runPipeline processes the file at path, waiting for a free slot first;
+// its work files go to the blob store's temp folder. Refusals become 422s
+// naming the file.
 func (h *handler) runPipeline(ctx context.Context, path string) (*media.Processed, error) {
 	select {
 	case h.processing <- struct{}{}:
@@ -284,7 +284,7 @@ func (h *handler) runPipeline(ctx context.Context, path string) (*media.Processe
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	p, err := media.Process(ctx, path, h.opts.mediaLimits(), filepath.Dir(path))
+	p, err := media.Process(ctx, path, h.opts.mediaLimits(), h.store.Blobs().TempDir())
 	if err != nil {
 		for _, refusal := range []error{media.ErrUnsupported, media.ErrTooLarge, media.ErrTooManyPixels, media.ErrCorrupt} {
 			if errors.Is(err, refusal) {

@@ -251,7 +251,7 @@ func (rd *renderer) attachment(m *storage.Media) Attachment {
 		at.Meta.Length = fmt.Sprintf("%d:%02d:%05.2f", total/3600, total/60%60, m.Duration-float64(total/60*60))
 	}
 	at.Meta.Small = size(m.SmallWidth, m.SmallHeight)
-	if m.Type == "image" || m.Type == "video" || m.Type == "gifv" {
+	if m.Type == "image" || m.Type == "video" {
 		at.Meta.Focus = &Focus{X: m.FocusX, Y: m.FocusY}
 	}
 	switch {

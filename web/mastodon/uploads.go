@@ -3,7 +3,6 @@ package mastodon
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	"github.com/rhizome-fed/rhizome/activitypub"
@@ -132,6 +131,8 @@ func (u *uploads) process(ctx context.Context, id storage.ID) {
 	}); err != nil || !m.Processing {
 		return // gone or done
 	}
+	// Process the raw upload where it is stored: the record holds it, so
+	// it stays until the record lets go, and Process never writes to it.
 	f, err := u.h.store.Blobs().Open(m.Upload)
 	if err != nil {
 		u.fail(ctx, m, "the upload was lost")
@@ -139,19 +140,7 @@ func (u *uploads) process(ctx context.Context, id storage.ID) {
 	}
 	path := f.Name()
 	f.Close()
-	// Work on a copy: the original blob may be removed once processed.
-	tmp, err := u.h.store.Blobs().TempFile()
-	if err != nil {
-		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
-		return
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	if err := copyFile(path, tmp.Name()); err != nil {
-		u.h.log.ErrorContext(ctx, "processing upload failed", "media", id, "err", err)
-		return
-	}
-	p, err := u.h.runPipeline(ctx, tmp.Name())
+	p, err := u.h.runPipeline(ctx, path)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the next start tries again
@@ -220,21 +209,4 @@ func (u *uploads) fail(ctx context.Context, m *storage.Media, reason string) {
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		u.h.log.ErrorContext(ctx, "recording failed upload failed", "media", m.ID, "err", err)
 	}
-}
-
-func copyFile(from, to string) error {
-	data, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer data.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := out.ReadFrom(data); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

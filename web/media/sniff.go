@@ -12,7 +12,6 @@ const sniffLen = 512
 // Attachment types, as the Mastodon API names them.
 const (
 	TypeImage = "image"
-	TypeGIFV  = "gifv" // not produced by Process; GIFs are stored as "image"
 	TypeVideo = "video"
 	TypeAudio = "audio"
 )

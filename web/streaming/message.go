@@ -4,16 +4,12 @@ import "sync"
 
 // Event names Mastodon clients understand.
 const (
-	EventUpdate               = "update"                // payload: Status JSON
-	EventDelete               = "delete"                // payload: the status ID
-	EventNotification         = "notification"          // payload: Notification JSON
-	EventFiltersChanged       = "filters_changed"       // no payload
-	EventConversation         = "conversation"          // payload: Conversation JSON
-	EventStatusUpdate         = "status.update"         // payload: Status JSON (an edit)
-	EventAnnouncement         = "announcement"          // payload: Announcement JSON
-	EventAnnouncementReaction = "announcement.reaction" // payload: {"name","count","announcement_id"}
-	EventAnnouncementDelete   = "announcement.delete"   // payload: the announcement ID
-	EventNotificationsMerged  = "notifications_merged"  // no payload
+	EventUpdate         = "update"          // payload: Status JSON
+	EventDelete         = "delete"          // payload: the status ID
+	EventNotification   = "notification"    // payload: Notification JSON
+	EventFiltersChanged = "filters_changed" // no payload
+	EventConversation   = "conversation"    // payload: Conversation JSON
+	EventStatusUpdate   = "status.update"   // payload: Status JSON (an edit)
 )
 
 // Message is one event, rendered once by the publisher and shared by every

@@ -186,31 +186,37 @@ func (h *handler) listTimeline(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, h.log, err)
 		return
 	}
-	me := viewer(r)
 	h.timeline(w, r, "home", func(tx *storage.Tx, p storage.Page) ([]*storage.Status, error) {
-		return tx.HomeTimeline(me.ID, p)
-	}, func(tx *storage.Tx, s *storage.Status) bool {
-		on, err := tx.OnList(l.ID, s.AccountID)
-		if err != nil || !on {
-			return false
-		}
-		if s.ReblogOfID != 0 {
-			f, err := tx.Follow(me.ID, s.AccountID)
-			return err == nil && !f.HideReblogs // boosts, unless hidden
-		}
-		if s.InReplyToAccountID == 0 || s.InReplyToAccountID == s.AccountID {
-			return true
-		}
-		switch l.RepliesPolicy {
-		case "none":
-			return false
-		case "list":
-			on, err := tx.OnList(l.ID, s.InReplyToAccountID)
-			return err == nil && (on || s.InReplyToAccountID == me.ID)
-		}
-		f, err := tx.Follow(me.ID, s.InReplyToAccountID)
-		return s.InReplyToAccountID == me.ID || (err == nil && !f.Pending)
-	})
+		return tx.HomeTimeline(l.OwnerID, p)
+	}, func(tx *storage.Tx, s *storage.Status) bool { return inListTimeline(tx, l, s) })
+}
+
+// inListTimeline reports whether a status of its owner's home timeline
+// belongs in list l: by one of its accounts, a boost unless the owner
+// hides that account's boosts, and replies as the list's policy allows.
+// The list timeline and the list stream both use it.
+func inListTimeline(tx *storage.Tx, l *storage.List, s *storage.Status) bool {
+	owner := l.OwnerID
+	on, err := tx.OnList(l.ID, s.AccountID)
+	if err != nil || !on {
+		return false
+	}
+	if s.ReblogOfID != 0 {
+		f, err := tx.Follow(owner, s.AccountID)
+		return err == nil && !f.HideReblogs // boosts, unless hidden
+	}
+	if s.InReplyToAccountID == 0 || s.InReplyToAccountID == s.AccountID {
+		return true
+	}
+	switch l.RepliesPolicy {
+	case "none":
+		return false
+	case "list":
+		on, err := tx.OnList(l.ID, s.InReplyToAccountID)
+		return err == nil && (on || s.InReplyToAccountID == owner)
+	}
+	f, err := tx.Follow(owner, s.InReplyToAccountID)
+	return s.InReplyToAccountID == owner || (err == nil && !f.Pending)
 }
 
 // exclusiveMembers returns the accounts on the viewer's exclusive lists:

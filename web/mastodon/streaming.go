@@ -167,7 +167,8 @@ func (h *handler) publishConversation(s *storage.Status) error {
 }
 
 // statusChannels lists where a status goes live: the home timelines it
-// was fanned into (and those owners' lists that hold its author), the
+// was fanned into (and those owners' lists it belongs in, as their
+// timelines would show it), the
 // public and hashtag streams when public, and the direct streams of the
 // people in a direct conversation.
 func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
@@ -179,11 +180,7 @@ func statusChannels(tx *storage.Tx, s *storage.Status) ([]string, error) {
 			return nil, err
 		}
 		for _, l := range lists {
-			members, err := tx.ListMembers(l.ID)
-			if err != nil {
-				return nil, err
-			}
-			if slices.Contains(members, s.AccountID) {
+			if inListTimeline(tx, l, s) {
 				out = append(out, streaming.ListChannel(uint64(l.ID)))
 			}
 		}
